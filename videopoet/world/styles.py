@@ -31,7 +31,7 @@ STYLES = (
 # Canvases are keyed by (style, H, W, seed % _SEED_VARIANTS): 64 looks per style and size. A canvas
 # takes 5–50 ms to build and 16–250 KB to keep; the cache holds every canvas of both world sizes
 # (about 55 MB when all are built), so a long-running worker builds each one once.
-_SEED_VARIANTS = 64
+_SEED_VARIANTS = 16
 _CACHE_SIZE = 768
 _cache: OrderedDict = OrderedDict()
 
