@@ -39,20 +39,14 @@ class Atlas:
     chars: tuple[str, ...]
     names: tuple[str, ...]
     kinds: tuple[str, ...]  # "animal" | "person" | "vehicle" | "object" | "accessory" | "prop"
+    by_name: dict[str, int]
 
     def index(self, name: str) -> int:
-        return self._index_by_name()[name]
-
-    @functools.cache
-    def _index_by_name(self) -> dict[str, int]:
-        return {n: i for i, n in enumerate(self.names)}
+        return self.by_name[name]
 
     def subjects(self, kind: str | None = None) -> list[str]:
         keep = ("animal", "person", "vehicle", "object") if kind is None else (kind,)
         return [n for n, k in zip(self.names, self.kinds) if k in keep]
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 def emoji_name(char: str) -> str:
@@ -124,5 +118,6 @@ def load_atlas() -> Atlas:
     if not path.exists():
         build_atlas(path)
     with np.load(path) as data:
-        return Atlas(sprites=data["sprites"], chars=tuple(data["chars"].tolist()),
-                     names=tuple(data["names"].tolist()), kinds=tuple(data["kinds"].tolist()))
+        names = tuple(data["names"].tolist())
+        return Atlas(sprites=data["sprites"], chars=tuple(data["chars"].tolist()), names=names,
+                     kinds=tuple(data["kinds"].tolist()), by_name={n: i for i, n in enumerate(names)})

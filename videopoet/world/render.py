@@ -93,8 +93,7 @@ def render(seed: int, size: tuple[int, int] = (128, 128), spec: Spec | None = No
 
 
 def _sprite(name: str, px: int) -> np.ndarray:
-    atlas = load_atlas()
-    return _resized_sprite(atlas.index(name), px)
+    return _resized_sprite(load_atlas().index(name), px)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -163,11 +162,7 @@ def _accessory(acc: str, j: int, px: int, subject_local: np.ndarray, tint: np.nd
     # Offset from the sprite's centre, in the sprite's own pixels, so it turns and bobs with it.
     place = similarity(apx / 2, apx / 2, 1.0, 1.0, 0.0, px / 2 - apx / 2 + dx, px / 2 - apx / 2 + dy)
     local = subject_local @ np.vstack([place, [0, 0, 1]])[None]
-    return Layer(_sprite_any(f"accessory:{acc}", apx), depth, local=local, tint=tint, name=acc, order=order)
-
-
-def _sprite_any(name: str, px: int) -> np.ndarray:
-    return _resized_sprite(load_atlas().index(name), px)
+    return Layer(_sprite(f"accessory:{acc}", apx), depth, local=local, tint=tint, name=acc, order=order)
 
 
 def _cards(rng, size, feet, events) -> list[Layer]:
@@ -179,7 +174,7 @@ def _cards(rng, size, feet, events) -> list[Layer]:
         y = feet - h / 2 - px * 0.2
         local = similarity(px / 2, px / 2, scale_x, 1.0, 0.0, x, y)
         local[:, 0, 0] = np.where(np.abs(local[:, 0, 0]) < 0.05, 0.05, local[:, 0, 0])
-        layers.append(Layer(_sprite_any("prop:card", px), SUBJECT_DEPTH - 0.05, local=local, name="card",
+        layers.append(Layer(_sprite("prop:card", px), SUBJECT_DEPTH - 0.05, local=local, name="card",
                             order=ON_GROUND_ORDER - 0.05))
         events.append(SoundEvent("card_flip", landed, gain=0.6))
     return layers
