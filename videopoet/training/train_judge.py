@@ -1,0 +1,507 @@
+"""Train the world judge on clips rendered while it trains.
+
+    python -m videopoet.training.train_judge --out weights/judge --clips 200000 --minutes 6.5 --device cuda
+    python -m videopoet.training.train_judge --out /tmp/judge --clips 64 --minutes 1 --device cpu --tiny --heldout 32
+
+Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
+10**9; held-out seeds start at 10**9 and are never trained on), square and portrait in alternate
+chunks, and ships each clip already cut to what the judge looks at (9 frames, 64 px wide). A GPU
+trains faster than 16 cores render, so each rendered clip is replayed up to --reuse times (fresh
+clips first, replays drawn at random from a pool of at least --pool clips), each time with a new
+augmentation: a small shift, colour jitter, sometimes blur (so tokenizer blur does not fool the
+judge), audio gain and shift, and a dropped modality 10% of the time. No horizontal flips: they
+would swap pan left/right and arcs.
+
+Training: AdamW, cosine learning rate over the run (by wall time or by clips, whichever is nearer
+its end), bf16 autocast on CUDA (fp32 on CPU), tqdm progress, a JSON-lines log. It stops at
+--minutes of training or when --clips clips have all been used --reuse times, scores 1024 held-out
+clips with the saved (fp16) checkpoint, and writes save_pretrained files, eval.json and a README.md
+model card into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shlex
+import sys
+import time
+from collections import deque
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from videopoet.eval.judge import (
+    HELD_OUT_FIRST_SEED,
+    MULTI_LABEL,
+    SINGLE_LABEL,
+    WorldJudge,
+    evaluate_heldout,
+    prepare_clip,
+    render_for_judge,
+)
+
+TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
+
+
+# ----------------------------------------------------------------------------------------------
+# data: worker side
+
+
+def _render_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """(seeds, size, width, frames) -> stacked prepared videos, float16 audio, label dicts."""
+    seeds, size, width, frames = args
+    clips = [render_for_judge((s, size, width, frames)) for s in seeds]
+    return np.stack([c[0] for c in clips]), np.stack([c[1] for c in clips]), [_slim(c[2]) for c in clips]
+
+
+def _load_shard(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """(shard path, width, frames) -> the shard's clips, prepared like `_render_chunk`'s (clips
+    with held-out seeds are dropped)."""
+    path, width, frames = args
+    with np.load(path) as data:  # each data[key] reads the whole array: read each once
+        seeds, videos, audios, all_labels = data["seeds"], data["video"], data["audio"], data["labels"]
+    keep = [i for i, s in enumerate(seeds) if int(s) < HELD_OUT_FIRST_SEED]
+    video = np.stack([prepare_clip(videos[i], width, frames) for i in keep])
+    audio = audios[keep].astype(np.float16)
+    labels = [_slim(json.loads(str(all_labels[i]))) for i in keep]
+    return video, audio, labels
+
+
+def _slim(labels: dict) -> dict:
+    return {k: labels.get(k) for k in ("subjects", "action", "background", "style", "camera", "effects", "then",
+                                         "audio_classes")}
+
+
+# ----------------------------------------------------------------------------------------------
+# data: trainer side
+
+
+class ReplayFeed:
+    """Rendered clips in, training batches out. Keeps the worker pool busy (a bounded number of
+    chunks in flight), serves fresh clips first and fills batches with random replays of clips used
+    fewer than `reuse` times. Every batch holds one frame size (square or portrait)."""
+
+    def __init__(self, pool, model: WorldJudge, clips: int, chunk: int, reuse: int, seed: int, inflight: int,
+                 data: str | None = None, pool_size: int = 2048, replay_cap: int = 40000):
+        self.pool, self.model, self.reuse = pool, model, reuse
+        self.width, self.frames = model.config.video_width, model.config.frames
+        self.rng = random.Random(seed)
+        self.seed_rng = np.random.default_rng(seed)
+        self.inflight: deque = deque()
+        self.max_inflight = inflight
+        self.fresh: dict[tuple, deque] = {}
+        self.used: dict[tuple, list] = {}
+        self.replay_cap = replay_cap
+        self.submitted = self.received = self.uses = 0
+        self.turn = 0
+        if data:
+            shards = sorted(Path(data).glob("shard-*.npz"))
+            if not shards:
+                raise SystemExit(f"no shard-*.npz files in {data}")
+            index = Path(data) / "index.json"
+            shard_size = json.loads(index.read_text())["shard_size"] if index.exists() else 256
+            shards = shards[: math.ceil(clips / shard_size)]
+            self.jobs = deque((_load_shard, (str(p), self.width, self.frames)) for p in shards)
+            self.clips = min(clips, len(shards) * shard_size)
+        else:
+            self.jobs = None
+            self.clips = clips
+        self.chunk = chunk
+        self.min_pool = max(1, min(pool_size, self.clips) // 2)  # per frame size
+
+    def _next_job(self):
+        if self.jobs is not None:
+            return self.jobs.popleft() if self.jobs else None
+        n = min(self.chunk, self.clips - self.submitted)
+        if n <= 0:
+            return None
+        from videopoet.world.render import SIZES
+
+        size = SIZES[(self.submitted // self.chunk) % 2]
+        seeds = [int(s) for s in self.seed_rng.integers(0, HELD_OUT_FIRST_SEED, n)]
+        return _render_chunk, (seeds, size, self.width, self.frames)
+
+    def top_up(self) -> None:
+        backlog = sum(len(q) for q in self.fresh.values())
+        while len(self.inflight) < self.max_inflight and backlog < self.replay_cap // 4:
+            job = self._next_job()
+            if job is None:
+                return
+            fn, args = job
+            self.inflight.append(self.pool.apply_async(fn, (args,)))
+            self.submitted += len(args[0]) if fn is _render_chunk else 0
+
+    def collect(self, timeout: float = 0.0) -> int:
+        """Take finished chunks (waiting up to `timeout` s for the oldest); returns clips taken."""
+        got = 0
+        if self.inflight and timeout > 0:
+            self.inflight[0].wait(timeout)
+        for r in [r for r in self.inflight if r.ready()]:
+            self.inflight.remove(r)
+            video, audio, labels = r.get()
+            targets = {k: v.numpy() for k, v in self.model.targets(labels).items()}
+            key = video.shape[1:]
+            q = self.fresh.setdefault(key, deque())
+            for i in range(len(video)):
+                q.append((video[i], audio[i], {k: v[i] for k, v in targets.items()}))
+            got += len(video)
+        self.received += got
+        self.top_up()
+        return got
+
+    def exhausted(self) -> bool:
+        return (not self.inflight and self._pending_jobs() == 0
+                and not any(self.fresh.values()) and not any(self.used.values()))
+
+    def _pending_jobs(self) -> int:
+        return len(self.jobs) if self.jobs is not None else max(0, self.clips - self.submitted)
+
+    def batch(self, size: int):
+        """A batch of `size` clips of one frame size, or None if none can be made yet. While more
+        clips are coming, a frame size is served only once at least `min_pool` of its clips are at
+        hand, so replays are spread over many steps instead of repeating one batch."""
+        keys = sorted(set(self.fresh) | set(self.used), key=str)
+        incoming = bool(self.inflight) or self._pending_jobs() > 0
+        need = max(size, self.min_pool) if incoming else 1
+        ready = [k for k in keys if len(self.fresh.get(k, ())) + len(self.used.get(k, ())) >= need]
+        if not ready:
+            return None
+        self.turn += 1
+        key = ready[self.turn % len(ready)]
+        fresh, used = self.fresh.setdefault(key, deque()), self.used.setdefault(key, [])
+        picked = []
+        while fresh and len(picked) < size:
+            picked.append([fresh.popleft(), 0])
+        if len(picked) < size and used:
+            for j in sorted(self.rng.sample(range(len(used)), min(size - len(picked), len(used))), reverse=True):
+                used[j], used[-1] = used[-1], used[j]
+                picked.append(used.pop())
+        for entry in picked:
+            entry[1] += 1
+            if entry[1] < self.reuse:
+                used.append(entry)
+        if len(used) > self.replay_cap:
+            del used[: len(used) - self.replay_cap]
+        self.uses += len(picked)
+        samples = [e[0] for e in picked]
+        video = torch.from_numpy(np.stack([s[0] for s in samples]))
+        audio = torch.from_numpy(np.stack([s[1] for s in samples]))  # float16: half the bytes to move
+        targets = {k: torch.from_numpy(np.stack([s[2][k] for s in samples])) for k in samples[0][2]}
+        return video, audio, targets
+
+
+# ----------------------------------------------------------------------------------------------
+# training
+
+
+def augment(video: torch.Tensor, audio: torch.Tensor, generator: torch.Generator | None = None,
+            shift: int = 4, blur_p: float = 0.25, drop_p: float = 0.1):
+    """Label-preserving augmentation on the device. video uint8 (B, T, H, W, 3) -> float [0, 1];
+    audio (B, N). Returns (video, audio, drop_video, drop_audio). Same shift for every frame of a
+    clip (camera motion is a label); no flips (pan left/right, arcs)."""
+    b, t, h, w, c = video.shape
+    dev = video.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator, device="cpu").to(dev)
+
+    x = video.float() / 255.0
+    if shift:
+        xp = F.pad(x.permute(0, 1, 4, 2, 3).reshape(b, t * c, h, w), (shift,) * 4, mode="replicate")
+        dy = (rand(b) * (2 * shift + 1)).long().clamp(max=2 * shift)
+        dx = (rand(b) * (2 * shift + 1)).long().clamp(max=2 * shift)
+        rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None].expand(b, t * c, h, w + 2 * shift)
+        xp = torch.gather(xp, 2, rows)
+        cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :].expand(b, t * c, h, w)
+        x = torch.gather(xp, 3, cols).reshape(b, t, c, h, w).permute(0, 1, 3, 4, 2)
+    gain = 1.0 + (rand(b) - 0.5) * 0.2
+    bias = (rand(b) - 0.5) * 0.1
+    x = x * gain[:, None, None, None, None] + bias[:, None, None, None, None]
+    if blur_p:
+        blur = rand(b) < blur_p
+        if blur.any():
+            sigma = 0.4 + 0.6 * float(rand(1))
+            k = torch.exp(-0.5 * (torch.arange(5, device=dev, dtype=torch.float32) - 2) ** 2 / sigma**2)
+            k = (k / k.sum()).to(x.dtype)
+            sel = x[blur].permute(0, 1, 4, 2, 3)
+            n = sel.shape[0]
+            flat = sel.reshape(-1, 1, h, w)
+            flat = F.conv2d(F.pad(flat, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5))
+            flat = F.conv2d(F.pad(flat, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1))
+            x[blur] = flat.reshape(n, t, c, h, w).permute(0, 1, 3, 4, 2)
+    x = x.clamp(0.0, 1.0)
+    a = audio.float() * torch.exp(rand(b) - 0.5)[:, None]
+    roll = int((float(rand(1)) - 0.5) * 800)
+    a = torch.roll(a, roll, dims=1)
+    drop_video = rand(b) < drop_p
+    drop_audio = (rand(b) < drop_p) & ~drop_video
+    return x, a, drop_video, drop_audio
+
+
+def train_step(model: WorldJudge, opt: torch.optim.Optimizer, video, audio, targets, device: torch.device,
+               aug: bool = True, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict, dict]:
+    """One optimizer step on one batch. Returns (loss, per-head losses, per-head batch accuracy) as
+    0-d tensors, so the host only waits for the device when it logs them."""
+    model.train()
+    video, audio = video.to(device, non_blocking=True), audio.to(device, non_blocking=True).float()
+    targets = {k: v.to(device, non_blocking=True) for k, v in targets.items()}
+    drop_v = drop_a = None
+    if aug:
+        video, audio, drop_v, drop_a = augment(video, audio, generator)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits = model(video, audio, drop_video=drop_v, drop_audio=drop_a)
+    loss, parts = model.loss(logits, targets, as_tensors=True)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    with torch.no_grad():
+        acc = {h: (logits[h].argmax(-1) == targets[h]).float().mean() for h in SINGLE_LABEL}
+        for h in MULTI_LABEL:
+            acc[h] = ((logits[h] > 0) == (targets[h] > 0.5)).all(-1).float().mean()
+    return loss.detach(), parts, acc
+
+
+def make_optimizer(model: WorldJudge, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    kwargs = {"fused": True} if next(model.parameters()).is_cuda else {}
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99), **kwargs)
+
+
+def lr_at(progress: float, base: float, warmup: float = 0.03, floor: float = 0.02) -> float:
+    if progress < warmup:
+        return base * max(progress, 1e-3) / warmup
+    p = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+# ----------------------------------------------------------------------------------------------
+# model card
+
+
+def write_card(out: Path, command: str, result: dict, model: WorldJudge) -> None:
+    weights = out / "diffusion_pytorch_model.safetensors"
+    acc = result["heldout"]
+    rows = [("subjects (exact multiset)", acc.get("subjects")),
+            ("subjects: mean per-name recall", acc.get("subjects_recall")),
+            ("count", acc.get("count")), ("action", acc.get("action")), ("background", acc.get("background")),
+            ("style", acc.get("style")), ("camera", acc.get("camera")), ("effects (exact set)", acc.get("effects")),
+            ("effects: mean per-class F1", acc.get("effects_f1")),
+            ("audio classes (exact set)", acc.get("audio_classes")),
+            ("audio classes: mean per-class F1", acc.get("audio_classes_f1"))]
+    table = "\n".join(f"| {name} | {v * 100:.1f}% |" for name, v in rows if v is not None)
+    recall = acc.get("subjects_recall_per_name", {})
+    worst = ", ".join(f"{k} {v * 100:.0f}%" for k, v in sorted(recall.items(), key=lambda kv: kv[1])[:8])
+    cfg = model.config
+    text = f"""# World judge
+
+A small video+audio classifier (`videopoet.eval.judge.WorldJudge`, diffusers `ModelMixin`) trained on
+ground-truth clips of the procedural world. It reads back what a prompt can ask for — subjects and
+their count, action, background, style, camera move, effects, audio event classes — and its
+{cfg.feature_dim}-d penultimate features define the Fréchet World Distance.
+
+```python
+from videopoet.eval.judge import WorldJudge
+judge = WorldJudge.from_pretrained("{out.as_posix()}")
+labels = judge.predict(videos, audios)   # videos (B, T, H, W, 3) uint8, audios (B, 34000) float
+```
+
+## Reproduce
+
+```
+{command}
+```
+
+| | |
+|---|---|
+| device | {result['device']} |
+| CPU cores (renderers) | {result['cpus']} ({result['workers']} worker processes) |
+| torch | {result['torch']} |
+| wall time, whole run | {result['wall_s'] / 60:.1f} min |
+| training time | {result['train_s'] / 60:.1f} min ({result['steps']} steps of {result['batch']}) |
+| clips rendered for training | {result['clips_rendered']} (each used up to {result['reuse']}×; \
+{result['samples_seen']} samples seen) |
+| time waiting for data | {result['wait_s']:.0f} s |
+| parameters | {result['params']:,} |
+| weights file | {result['file_bytes'] / 2**20:.2f} MiB (fp16 safetensors) |
+
+## Held-out accuracy
+
+{acc['n']} clips, seeds {HELD_OUT_FIRST_SEED}..{HELD_OUT_FIRST_SEED + acc['n'] - 1} (square and portrait alternating;
+training seeds are all below {HELD_OUT_FIRST_SEED}), scored with the saved fp16 checkpoint.
+
+| head | accuracy |
+|---|---|
+{table}
+
+Single-label heads: top-1. Subjects: the predicted multiset (top subjects at the predicted count)
+equals the true one. Effects include "then" effects. Least recalled subjects: {worst or "n/a"}.
+Full numbers: `eval.json`; training log: `train_log.jsonl`.
+
+## Inputs and architecture
+
+Video: any T ≥ 5 frames (9 sampled evenly), any size (resized to {cfg.video_width} px wide), uint8 or float in [0, 1].
+(2+1)-D residual CNN, channels {list(cfg.video_channels)}, GroupNorm + SiLU, mean+max pooled.
+Audio: 16 kHz, log-mel ({cfg.n_mels} mels, hop {cfg.hop_length}) computed in torch, 2-D residual CNN, channels
+{list(cfg.audio_channels)}. Fusion MLP {cfg.hidden} -> {cfg.feature_dim}, one linear head per label kind.
+Either modality may be missing (learned stand-in; trained with 10% modality dropout).
+"""
+    out.joinpath("README.md").write_text(text)
+    assert weights.exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# main
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="output folder (save_pretrained + README.md + logs)")
+    ap.add_argument("--clips", type=int, default=60000, help="most distinct clips to render for training")
+    ap.add_argument("--minutes", type=float, default=6.0, help="training wall-time budget (held-out eval comes after)")
+    ap.add_argument("--device", default=None, help="cuda / cpu (default: cuda when available)")
+    ap.add_argument("--data", default=None, help="train on pre-rendered shards (world dataset format) instead")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--reuse", type=int, default=8, help="most times one rendered clip is trained on")
+    ap.add_argument("--workers", type=int, default=None, help="render processes (default: all cores but one)")
+    ap.add_argument("--chunk", type=int, default=16, help="clips per render task")
+    ap.add_argument("--pool", type=int, default=2048, help="clips at hand before training draws from them")
+    ap.add_argument("--heldout", type=int, default=1024, help="held-out clips to score at the end")
+    ap.add_argument("--tiny", action="store_true", help="a tiny model (tests, smoke runs)")
+    ap.add_argument("--video-width", type=int, default=None,
+                    help="width the judge sees frames at (default 64; 128 keeps small subjects legible)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=25)
+    args = ap.parse_args(argv)
+    t_start = time.time()
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m videopoet.training.train_judge " + " ".join(shlex.quote(a) for a in given)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.benchmark = True
+    workers = args.workers or max(1, (os.cpu_count() or 2) - 1)
+
+    # Build every cache once before forking, and fork before CUDA starts.
+    from videopoet.world.dataset import _init_worker, warm_caches
+    from videopoet.world.render import SIZES
+
+    print(f"warming world caches, then {workers} render workers ...", flush=True)
+    if not args.data:
+        for size in SIZES:
+            warm_caches(size)
+    pool = get_context("fork").Pool(workers, initializer=_init_worker)
+    try:
+        return _train(args, command, out, device, workers, pool, t_start)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _train(args, command, out, device, workers, pool, t_start) -> dict:
+    size_args = {} if args.video_width is None else {"video_width": args.video_width}
+    model = WorldJudge(**(TINY if args.tiny else {}), **size_args).to(device)
+    params = sum(p.numel() for p in model.parameters())
+    opt = make_optimizer(model, args.lr, args.weight_decay)
+    feed = ReplayFeed(pool, model, args.clips, args.chunk, args.reuse, args.seed, inflight=2 * workers, data=args.data,
+                      pool_size=args.pool)
+    feed.top_up()
+    gen = torch.Generator().manual_seed(args.seed)
+    budget = args.minutes * 60.0
+    log = open(out / "train_log.jsonl", "w")  # noqa: SIM115 (closed after the final line)
+    print(f"training {params:,} parameters on {device} for up to {args.minutes} min / {feed.clips} clips", flush=True)
+    t0 = time.time()
+    step, wait_s, last = 0, 0.0, None
+    bar = tqdm(unit="step", dynamic_ncols=True, mininterval=1.0)
+    while True:
+        elapsed = time.time() - t0
+        progress = max(elapsed / budget, feed.uses / max(1, feed.clips * args.reuse))
+        if progress >= 1.0:
+            break
+        feed.collect()
+        batch = feed.batch(args.batch)
+        tw = time.time()
+        while batch is None:
+            if feed.exhausted():
+                break
+            feed.collect(timeout=0.05)
+            batch = feed.batch(args.batch)
+            if time.time() - t0 > budget:
+                break
+        wait_s += time.time() - tw
+        if batch is None:
+            break
+        lr = lr_at(progress, args.lr)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss, parts, acc = train_step(model, opt, *batch, device=device, generator=gen)
+        step += 1
+        bar.update(1)
+        if step % args.log_every == 0 or step == 1:
+            loss = float(loss)
+            parts = {k: float(v) for k, v in parts.items()}
+            acc = {k: float(v) for k, v in acc.items()}
+            last = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6), "loss": round(loss, 4),
+                    "clips_rendered": feed.received, "samples_seen": feed.uses, "wait_s": round(wait_s, 1),
+                    "frame": list(batch[0].shape[2:4]),
+                    "losses": {k: round(v, 4) for k, v in parts.items()},
+                    "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
+            log.write(json.dumps(last) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{loss:.3f}", clips=feed.received, wait=f"{wait_s:.0f}s")
+    bar.close()
+    train_s = time.time() - t0
+    print(f"trained {step} steps in {train_s:.0f} s on {feed.received} clips ({feed.uses} samples); "
+          f"{wait_s:.0f} s waiting for data", flush=True)
+
+    # Save fp16, then score exactly what was saved.
+    model.eval()
+    model.half().save_pretrained(out)
+    model.float()
+    judge = WorldJudge.from_pretrained(out).to(device)
+    t_eval = time.time()
+    heldout = evaluate_heldout(judge, n=args.heldout, pool=pool, batch_size=128)
+    eval_s = time.time() - t_eval
+    weights = out / "diffusion_pytorch_model.safetensors"
+    result = {
+        "command": command, "device": _device_name(device), "cpus": os.cpu_count(), "workers": workers,
+        "torch": torch.__version__, "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
+        "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.received,
+        "samples_seen": feed.uses, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
+        "file_bytes": weights.stat().st_size, "heldout": heldout,
+    }
+    log.write(json.dumps({"final": {k: v for k, v in result.items() if k != "heldout"},
+                          "heldout": {k: v for k, v in heldout.items() if k != "subjects_recall_per_name"}}) + "\n")
+    log.close()
+    (out / "eval.json").write_text(json.dumps(result, indent=1))
+    write_card(out, command, result, judge)
+    summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in heldout.items()
+               if k != "subjects_recall_per_name"}
+    print(json.dumps({"heldout": summary, "wall_s": result["wall_s"], "params": params,
+                      "file_mib": round(result["file_bytes"] / 2**20, 3)}), flush=True)
+    return result
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()})"
+
+
+if __name__ == "__main__":
+    main()
