@@ -5,9 +5,10 @@ curves (zoom, forward travel, sideways/vertical travel, pan, roll); a layer at d
 by one affine map per frame, so the optical flow of every pixel is known exactly, and parallax
 (near layers moving more than far ones) is what tells a crane from a tilt or an arc from a pan.
 
-`estimate_camera(video)` goes the other way, from pixels alone: OpenCV Farneback flow, pooled
-into a 3x3 grid of robust (median) motions, read by a small linear classifier whose weights
-live in camera_classifier.json (fitted on rendered clips by `fit_camera_classifier`).
+`estimate_camera(video)` goes the other way, from pixels alone: OpenCV Farneback flow on blurred,
+half-size frames, pooled into a 4x4 grid of robust (median) motions for each half of the clip,
+read by a one-hidden-layer network whose weights live in camera_classifier.json (fitted on
+rendered clips by `python -m videopoet.world fit-camera`).
 """
 
 from __future__ import annotations
