@@ -21,7 +21,7 @@ import numpy as np
 import scipy.linalg
 
 from videopoet.world.audio import SAMPLE_RATE, onset_times
-from videopoet.world.camera import estimate_camera
+from videopoet.world.camera import coarse_gray, dense_flow, estimate_camera
 
 __all__ = [
     "camera_accuracy", "camera_direction", "feature_stats", "first_frame_repeated", "flow_correlation",
@@ -122,18 +122,13 @@ def _gray_frames(video: np.ndarray) -> list[np.ndarray]:
     return [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
 
 
-def _farneback(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-    return cv2.calcOpticalFlowFarneback(prev, nxt, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-
-
 def optical_flow(video: np.ndarray) -> np.ndarray:
     """(T-1, H, W, 2) forward Farneback flow t -> t+1 in pixels of the clip (x then y).
 
     The same convention as the renderer's Sample.flow: flow[t] is where each pixel of frame t
     is at frame t+1.
     """
-    gray = _gray_frames(video)
-    return np.stack([_farneback(gray[t], gray[t + 1]) for t in range(len(gray) - 1)])
+    return dense_flow(_gray_frames(video))
 
 
 def _scale(video: np.ndarray) -> float:
@@ -190,11 +185,10 @@ def _coarse_flow(video: np.ndarray) -> np.ndarray:
     """
     gray = _gray_frames(video)
     h, w = gray[0].shape
-    small = (max(8, w // 2), max(8, h // 2))
-    gray = [cv2.resize(cv2.GaussianBlur(g, (0, 0), 2.0), small, interpolation=cv2.INTER_AREA) for g in gray]
-    flow = np.stack([_farneback(gray[t], gray[t + 1]) for t in range(len(gray) - 1)])
-    flow[..., 0] *= (w / small[0]) * _scale(video)
-    flow[..., 1] *= (h / small[1]) * _scale(video)
+    gray = coarse_gray(gray)
+    flow = dense_flow(gray)
+    flow[..., 0] *= (w / gray[0].shape[1]) * _scale(video)
+    flow[..., 1] *= (h / gray[0].shape[0]) * _scale(video)
     return flow
 
 

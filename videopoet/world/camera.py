@@ -169,6 +169,24 @@ BLUR_SIGMA = 2.0
 FLOW_SCALE = 0.5
 
 
+def dense_flow(gray: list[np.ndarray]) -> np.ndarray:
+    """(T-1, H, W, 2) Farneback flow of each grey frame to the next, in pixels (x then y): the
+    same convention as Sample.flow, for clips whose true motion nobody knows (real footage)."""
+    import cv2
+
+    return np.stack([cv2.calcOpticalFlowFarneback(gray[t], gray[t + 1], None, 0.5, 3, 15, 3, 5, 1.2, 0)
+                     for t in range(len(gray) - 1)])
+
+
+def coarse_gray(gray: list[np.ndarray]) -> list[np.ndarray]:
+    """Blurred, half-size grey frames: what camera-motion flow is measured on (see FLOW_SCALE)."""
+    import cv2
+
+    h, w = gray[0].shape
+    small = (max(8, int(w * FLOW_SCALE)), max(8, int(h * FLOW_SCALE)))
+    return [cv2.resize(cv2.GaussianBlur(g, (0, 0), BLUR_SIGMA), small, interpolation=cv2.INTER_AREA) for g in gray]
+
+
 def flow_features(video: np.ndarray) -> np.ndarray:
     """Camera-motion features of a clip from its pixels: per-cell median Farneback flow.
 
@@ -182,9 +200,7 @@ def flow_features(video: np.ndarray) -> np.ndarray:
     if frames.ndim != 4 or frames.shape[0] < 5 or frames.shape[-1] != 3:
         raise ValueError("estimate_camera needs an RGB clip of at least 5 frames, shape (T, H, W, 3)")
     h, w = frames.shape[1:3]
-    small = (max(8, int(w * FLOW_SCALE)), max(8, int(h * FLOW_SCALE)))
-    gray = [cv2.resize(cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (0, 0), BLUR_SIGMA), small,
-                       interpolation=cv2.INTER_AREA) for f in frames]
+    gray = coarse_gray([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
     flow = np.stack([cv2.calcOpticalFlowFarneback(gray[t], gray[t + 2], None, 0.5, 3, 9, 3, 5, 1.1, 0)
                      for t in range(0, len(gray) - 2, 2)])
     flow *= 128.0 / (min(h, w) * FLOW_SCALE * 2)

@@ -14,8 +14,7 @@ from tqdm import tqdm
 from videopoet.world.audio import warm_up
 from videopoet.world.backgrounds import VARIANTS, background_layers
 from videopoet.world.render import SIZES, Sample, render
-from videopoet.world.styles import _SEED_VARIANTS as STYLE_VARIANTS
-from videopoet.world.styles import STYLES, apply_style
+from videopoet.world.styles import SEED_VARIANTS, STYLES, apply_style
 from videopoet.world.vocab import BACKGROUNDS
 
 
@@ -31,7 +30,7 @@ def warm_caches(size: tuple[int, int]) -> None:
             background_layers(name, tuple(size), variant)
     blank = np.zeros((1, *size, 3), np.uint8)
     for style in STYLES:
-        for seed in range(STYLE_VARIANTS):
+        for seed in range(SEED_VARIANTS):
             apply_style(blank, style, seed)
     render(0, tuple(size))
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from videopoet.world.audio import CLIP_SAMPLES
-from videopoet.world.camera import FPS, FRAMES, camera_path
+from videopoet.world.camera import FPS, FRAMES, camera_path, dense_flow
 from videopoet.world.layers import Layer, layer_size
 from videopoet.world.compositor import composite
 from videopoet.world.render import SIZES, Sample
@@ -168,10 +168,8 @@ def video_crop(source: Source, seed: int, size: tuple[int, int] = (128, 128)) ->
         a0 = int(start / FPS * clip.sample_rate)
         piece = clip.audio[a0:a0 + CLIP_SAMPLES]
         audio[:len(piece)] = piece
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in video]
     flow = np.zeros(video.shape[:3] + (2,), np.float32)
-    for t in range(FRAMES - 1):
-        flow[t] = cv2.calcOpticalFlowFarneback(gray[t], gray[t + 1], None, 0.5, 3, 13, 3, 5, 1.1, 0)
+    flow[:-1] = dense_flow([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in video])
     flow[-1] = flow[-2]
     depth = np.full(video.shape[:3], np.nan, np.float32)  # unknown for real footage
     text = f"Real footage of {source.description}."

@@ -28,10 +28,10 @@ STYLES = (
     "neon",
 )
 
-# Canvases are keyed by (style, H, W, seed % _SEED_VARIANTS): 64 looks per style and size. A canvas
+# Canvases are keyed by (style, H, W, seed % SEED_VARIANTS): 16 looks per style and size. A canvas
 # takes 5–50 ms to build and 16–250 KB to keep; the cache holds every canvas of both world sizes
-# (about 55 MB when all are built), so a long-running worker builds each one once.
-_SEED_VARIANTS = 16
+# (about 14 MB when all are built), so a long-running worker builds each one once.
+SEED_VARIANTS = 16
 _CACHE_SIZE = 768
 _cache: OrderedDict = OrderedDict()
 
@@ -52,7 +52,7 @@ def _cached(key: tuple, build: Callable[[], object]):
 
 
 def _rng(style: str, H: int, W: int, seed: int) -> np.random.Generator:
-    return np.random.default_rng([STYLES.index(style), H, W, seed % _SEED_VARIANTS])
+    return np.random.default_rng([STYLES.index(style), H, W, seed % SEED_VARIANTS])
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def _oil_canvas(H, W, seed):
         m = _maps(xx + np.round(dx), yy + np.round(dy))
         return (m,) + _split_signed(_impasto(h, relief=0.22, shade=0.08, weave=2))
 
-    return _cached(("oil painting", H, W, seed % _SEED_VARIANTS), build)
+    return _cached(("oil painting", H, W, seed % SEED_VARIANTS), build)
 
 
 def _oil(video, seed):
@@ -320,7 +320,7 @@ def _vangogh_canvas(H, W, seed):
         tint = tint / (tint @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]  # colour, not light
         return (m,) + _split_signed(_impasto(h, relief=0.2, shade=0.25, weave=0)) + (_to_u8(128 * tint),)
 
-    return _cached(("van gogh", H, W, seed % _SEED_VARIANTS), build)
+    return _cached(("van gogh", H, W, seed % SEED_VARIANTS), build)
 
 
 def _vangogh(video, seed):
@@ -348,7 +348,7 @@ def _watercolor_paper(H, W, seed):
         density = np.clip(1.0 + blots + grain, 0.55, 1.6)
         return _to_u8(255 * density / 1.6)  # pigment density, 1.0 = 159
 
-    return _cached(("watercolor", H, W, seed % _SEED_VARIANTS), build)
+    return _cached(("watercolor", H, W, seed % SEED_VARIANTS), build)
 
 
 def _soften(x: np.ndarray, T: int) -> np.ndarray:
@@ -419,7 +419,7 @@ def _pixel(video, seed):
         v = np.pad(video, ((0, 0), (0, Hb * b - H), (0, Wb * b - W), (0, 0)), mode="edge")
     small = cv2.resize(_tall(v), (Wb, T * Hb), interpolation=cv2.INTER_AREA)
     small = cv2.transform(small, _PIX_MAT)
-    pal, lut = _palette_lut(_PALETTE_NAMES[(seed % _SEED_VARIANTS) % len(_PALETTE_NAMES)])
+    pal, lut = _palette_lut(_PALETTE_NAMES[(seed % SEED_VARIANTS) % len(_PALETTE_NAMES)])
     s = (small >> 3).astype(np.uint16)
     idx = lut[(s[..., 0] << 10) | (s[..., 1] << 5) | s[..., 2]]
     small = pal[idx]
@@ -460,7 +460,7 @@ def _pencil_texture(H, W, seed):
         paper = _to_u8(np.full((H, W), 5, np.float32) + grain * 4)  # subtracted from the drawing
         return _to_u8(l1 * 255), _to_u8(l2 * 255), paper
 
-    return _cached(("pencil sketch", H, W, seed % _SEED_VARIANTS), build)
+    return _cached(("pencil sketch", H, W, seed % SEED_VARIANTS), build)
 
 
 # graphite gray → paper-tinted RGB: gain and offset per channel
@@ -522,7 +522,7 @@ def _metal_texture(H, W, seed):
         n = n / (n.std() + 1e-6)
         return _to_u8(128 + n * 5)
 
-    return _cached(("metallic", H, W, seed % _SEED_VARIANTS), build)
+    return _cached(("metallic", H, W, seed % SEED_VARIANTS), build)
 
 
 def _metallic(video, seed):
@@ -539,7 +539,7 @@ def _metallic(video, seed):
     base = cv2.add(base, cv2.LUT(lit, _METAL_SPEC))
     base = _unpad(base[..., None], T, p)[..., 0]
     _modulate(base, _metal_texture(H, W, seed), 1.0 / 128)
-    ramp = _METAL_RAMPS[(seed % _SEED_VARIANTS) % len(_METAL_RAMPS)]
+    ramp = _METAL_RAMPS[(seed % SEED_VARIANTS) % len(_METAL_RAMPS)]
     out = _ramp(_tall(base), ramp)
     return _frames(out, T)
 
