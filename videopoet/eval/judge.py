@@ -544,21 +544,13 @@ def evaluate_heldout(judge: WorldJudge, n: int = 1024, first_seed: int = HELD_OU
                      workers: int | None = None, batch_size: int = 64, pool=None) -> dict:
     """Render `n` held-out clips (seeds first_seed.., never trained on) and score the judge on them.
     Uses `pool` (a multiprocessing pool) when given, else `workers` processes (1: in this process)."""
-    import os
-
     jobs = heldout_jobs(n, judge.config.video_width, judge.config.frames, first_seed)
     if pool is not None:
         clips = pool.map(render_for_judge, jobs, chunksize=8)
     else:
-        workers = workers or os.cpu_count() or 1
-        if workers <= 1:
-            clips = [render_for_judge(j) for j in jobs]
-        else:
-            from multiprocessing import get_context
+        from videopoet.world.dataset import worker_pool
 
-            from videopoet.world.dataset import _init_worker
-
-            with get_context("fork").Pool(workers, initializer=_init_worker) as p:
-                clips = p.map(render_for_judge, jobs, chunksize=8)
+        with worker_pool(workers) as own:
+            clips = own.map(render_for_judge, jobs, chunksize=8) if own else [render_for_judge(j) for j in jobs]
     preds = judge.predict([c[0] for c in clips], [c[1].astype(np.float32) for c in clips], batch_size=batch_size)
     return score(preds, [c[2] for c in clips])
