@@ -57,3 +57,25 @@ def test_render_real_is_deterministic_and_respects_the_split():
     assert np.array_equal(a.video, b.video) and a.caption == b.caption
     assert a.labels["held_out"]
     assert not render_real(6, held_out=False).labels["held_out"]
+
+
+def test_exported_training_split_renders_without_the_packages(tmp_path, monkeypatch):
+    """A GPU machine gets the training split through VIDEOPOET_REAL_MEDIA; held-out files never leave."""
+    from videopoet.world import real
+
+    out = real.export_training_media(tmp_path, max_side=160, video_side=136, video_seconds=3)
+    exported = {row["name"] for row in __import__("json").loads((out / "sources.json").read_text())}
+    assert exported == {s.name for s in real.sources() if not s.held_out}
+    monkeypatch.setenv(real.EXPORT_ENV, str(out))
+    real.sources.cache_clear()
+    try:
+        assert {s.name for s in real.sources()} == exported
+        assert not real.split("photo", held_out=True)
+        for kind in ("photo", "video"):
+            source = real.split(kind, held_out=False)[0]
+            sample = real.ken_burns(source, 1) if kind == "photo" else real.video_crop(source, 1, (224, 128))
+            assert sample.video.shape[0] == 17 and sample.video.std() > 5
+    finally:
+        real.sources.cache_clear()
+        real._photo.cache_clear()
+        real._video.cache_clear()

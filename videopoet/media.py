@@ -19,10 +19,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import cv2
-import ffmpeg
-import imageio.v2 as iio2
-import imageio.v3 as iio
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -99,6 +95,10 @@ class Video:
 
 
 def _ffmpeg_exe() -> str:
+    # ffmpeg, imageio and imageio-ffmpeg are imported where they are used, so that reading images
+    # works on a training machine that has none of them.
+    import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -433,6 +433,8 @@ def _read_ffmpeg_frames(p: Path, size, fps, limit, start_seconds):
         s = f"min(1,max({2 * th}/ih,{2 * tw}/iw))"
         output_params = ["-vf", f"scale=w='trunc(iw*{s}/2)*2':h='trunc(ih*{s}/2)*2':flags=area"]
 
+    import imageio.v2 as iio2
+
     frames: list[np.ndarray] = []
     more = False
     try:
@@ -485,6 +487,8 @@ def _read_gif_frames(p: Path, size, fps, limit, start_seconds):
         raise VideoPoetError(f"{p.name}: GIF frames are too large (limit {MAX_IMAGE_PIXELS / 1e6:.0f} MP)")
 
     frames: list[np.ndarray] = []
+    import imageio.v3 as iio
+
     more = False
     n_src = 0
     t_end = 0.0  # end time of the source frames seen so far
@@ -624,6 +628,8 @@ def write_video(path, frames, fps: float = FPS, audio=None, sample_rate: int = S
     fd, tmp_out = tempfile.mkstemp(suffix=".mp4", prefix=".partial-", dir=out.parent)
     os.close(fd)
     tmp_audio = None
+    import ffmpeg
+
     try:
         video_in = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=_rate(fps))
         streams = [video_in.video]

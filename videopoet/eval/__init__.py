@@ -12,8 +12,10 @@ from videopoet.eval.metrics import (
     frechet_distance,
     frechet_distance_from_stats,
     is_static,
+    log_mel_l1,
     median_onset_offset_ms,
     motion_amount,
+    onset_f1,
     onset_offsets,
     optical_flow,
     psnr,
@@ -23,6 +25,6 @@ from videopoet.eval.metrics import (
 
 __all__ = [
     "camera_accuracy", "camera_direction", "feature_stats", "first_frame_repeated", "flow_correlation",
-    "frechet_distance", "frechet_distance_from_stats", "is_static", "median_onset_offset_ms",
-    "motion_amount", "onset_offsets", "optical_flow", "psnr", "ssim", "temporal_consistency",
+    "frechet_distance", "frechet_distance_from_stats", "is_static", "log_mel_l1", "median_onset_offset_ms",
+    "motion_amount", "onset_f1", "onset_offsets", "optical_flow", "psnr", "ssim", "temporal_consistency",
 ]

@@ -1,7 +1,10 @@
 """Training scripts, one per model, each runnable as `python -m videopoet.training.<name>`.
 
-    python -m videopoet.training.train_judge --out weights/judge --clips 200000 --minutes 6.5 --device cuda
+train_judge              the world judge (videopoet.eval.judge), on clips rendered while it trains
+train_video_tokenizer    the video tokenizer, on a pre-rendered pool of world and real clips
+train_audio_tokenizer    the audio tokenizer, on the sound of a pre-rendered pool
+data                     reading pre-rendered pools (held-out seeds are dropped on load)
+loop                     learning-rate schedule, resumable checkpoints, failures that stop a run
 
-train_judge: the world judge (videopoet.eval.judge). Renders world clips on every core while it
-trains, then scores held-out clips (seeds >= 10**9) and writes the checkpoint and its model card.
+scripts/train_tokenizers.sh runs the pool and the three trainings on one GPU machine.
 """

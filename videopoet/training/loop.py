@@ -1,0 +1,47 @@
+"""What every training script here shares: the learning-rate schedule, checkpoints that resume a
+run, the device name for model cards, and the error a run stops with when it has gone wrong."""
+
+from __future__ import annotations
+
+import math
+import platform
+from pathlib import Path
+
+import torch
+
+
+class TrainingFailure(RuntimeError):
+    """A run that has diverged or collapsed; raised instead of quietly saving a broken model."""
+
+
+def cosine_lr(progress: float, base: float, warmup: float = 0.03, floor: float = 0.02) -> float:
+    """Linear warm-up over the first `warmup` of the run, then cosine decay to `floor` x base."""
+    if progress < warmup:
+        return base * max(progress, 1e-3) / warmup
+    p = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int,
+                    trained_s: float) -> None:
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "trained_s": trained_s},
+               tmp)
+    tmp.replace(path)  # a crash mid-write leaves the previous checkpoint intact
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[int, float]:
+    """Restore model and optimizer; returns (step, seconds trained so far)."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    return int(state["step"]), float(state["trained_s"])
+
+
+def device_name(device: torch.device) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()})"
