@@ -57,10 +57,17 @@ def test_image_is_first_latent_frame(tokenizer):
 
 
 def test_tokens_match_the_quantizer(tokenizer):
-    """encode() reads the sign bits directly; it must give LFQ's own indices."""
+    """Tokens are read from the sign bits directly; they must be LFQ's own indices, in training and
+    in encode(), and decode must invert them to LFQ's codes."""
     video = frames_to_tensor(torch.from_numpy(_clip(seed=6)[None]))
-    _, indices, _ = tokenizer(video)
-    np.testing.assert_array_equal(tokenizer.encode(video).numpy(), indices.numpy())
+    with torch.no_grad():
+        latent = tokenizer.encoder(video)
+        quantized, indices, _ = tokenizer.quantizer(latent.movedim(1, -1).reshape(1, -1, latent.shape[1]))
+        _, trained, _ = tokenizer(video)
+    np.testing.assert_array_equal(tokenizer.encode(video).numpy().ravel(), indices.numpy().ravel())
+    np.testing.assert_array_equal(trained.numpy(), tokenizer.encode(video).numpy())
+    codes = tokenizer.quantizer.indices_to_codes(indices)
+    np.testing.assert_array_equal(codes.numpy(), quantized.numpy())
 
 
 def test_save_load_round_trip_is_bit_identical(tokenizer, tmp_path):

@@ -214,7 +214,8 @@ class VideoTokenizer(ModelMixin, ConfigMixin):
         entropy_loss_weight: float = 0.1,
         commitment_loss_weight: float = 0.25,
         diversity_gamma: float = 1.0,
-        frac_per_sample_entropy: float = 0.5,
+        frac_per_sample_entropy: float = 1.0,
+        loss_tokens: int = 8192,
     ):
         super().__init__()
         channels, encoder_blocks, decoder_blocks = tuple(channels), tuple(encoder_blocks), tuple(decoder_blocks)
@@ -222,7 +223,7 @@ class VideoTokenizer(ModelMixin, ConfigMixin):
         self.decoder = Decoder(channels, decoder_blocks, codebook_bits)
         self.quantizer = LFQ(dim=codebook_bits, codebook_size=2**codebook_bits, entropy_loss_weight=entropy_loss_weight,
                              commitment_loss_weight=commitment_loss_weight, diversity_gamma=diversity_gamma,
-                             frac_per_sample_entropy=frac_per_sample_entropy, channel_first=True)
+                             frac_per_sample_entropy=frac_per_sample_entropy)
 
     @property
     def codebook_size(self) -> int:
@@ -235,19 +236,32 @@ class VideoTokenizer(ModelMixin, ConfigMixin):
         return 1 + (frames - 1) // TEMPORAL_FACTOR, height // SPATIAL_FACTOR, width // SPATIAL_FACTOR
 
     def forward(self, video: torch.Tensor):
-        """Training pass: (reconstruction, tokens, auxiliary quantizer loss)."""
+        """Training pass: (reconstruction, tokens, auxiliary quantizer loss).
+
+        Quantization is LFQ's sign with a straight-through gradient on every token; LFQ's entropy and
+        commitment losses are computed on at most `loss_tokens` random tokens, because its entropy
+        compares each token with all 2**K codes (O(2**K) per token: a 16-clip batch at K=14 builds
+        600M-entry matrices) while a sample of a few thousand tokens estimates the same averages."""
         check_video_shape(*video.shape[2:])
-        quantized, tokens, aux_loss = self.quantizer(self.encoder(video))
+        latent = self.encoder(video)
+        signs = torch.where(latent > 0, 1.0, -1.0).to(latent.dtype)
+        quantized = latent + (signs - latent).detach()
+        tokens = self._indices(latent)
+        flat = latent.movedim(1, -1).reshape(-1, latent.shape[1])
+        if len(flat) > self.config.loss_tokens:
+            flat = flat[torch.randperm(len(flat), device=flat.device)[: self.config.loss_tokens]]
+        _, _, aux_loss = self.quantizer(flat[None])
         return self.decoder(quantized), tokens, aux_loss
+
+    def _indices(self, latent: torch.Tensor) -> torch.Tensor:
+        weights = self.quantizer.mask.to(latent.device).long().view(1, -1, 1, 1, 1)
+        return ((latent > 0).long() * weights).sum(dim=1)
 
     @torch.no_grad()
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """(B, 3, T, H, W) pixels in [-1, 1] -> (B, t, h, w) tokens."""
         check_video_shape(*video.shape[2:])
-        latent = self.encoder(video.to(self.device, self.dtype)).float()
-        bits = (latent > 0).long()
-        weights = self.quantizer.mask.to(latent.device).long().view(1, -1, 1, 1, 1)
-        return (bits * weights).sum(dim=1)
+        return self._indices(self.encoder(video.to(self.device, self.dtype)).float())
 
     @torch.no_grad()
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:

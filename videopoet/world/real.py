@@ -207,7 +207,7 @@ def ken_burns(source: Source, seed: int, size: tuple[int, int] = (128, 128), cam
     cam = camera_path(camera, rng, size)
     video, depth, flow = composite([Layer(rgba, depth=1.0, name=source.name)], cam, size)
     phrase = CAMERAS[camera]["phrases"][int(rng.integers(3))]
-    text = f"{source.description[0].upper()}{source.description[1:]}. {phrase}."
+    text = f"{source.description[0].upper()}{source.description[1:]}. {phrase[0].upper()}{phrase[1:]}."
     return Sample(video=video, audio=np.zeros(CLIP_SAMPLES, np.float32), depth=depth, flow=flow, caption=text,
                   labels=_labels(source, camera, size), seed=seed)
 
