@@ -1,0 +1,167 @@
+"""Autoregressive sampling from a VideoPoetTransformer with its static KV cache.
+
+    tokens = sample(model, PrefixBatch(tokens, positions, modality, prefix_len), n_new=1280,
+                    output_positions=pos, output_modality=mod, allowed_range=(lo, hi),
+                    temperature=1.0, top_k=256, cfg_scale=3.0, uncond_prefix=negative_prompt,
+                    generator=torch.Generator().manual_seed(0), num_candidates=4)
+
+Classifier-free guidance runs the unconditional (negative-prompt) prefix as a second half of one
+batch, so each step is one model call. Restricted sampling keeps only the logits in [lo, hi) — the
+vocabulary slice of the modality being generated — before guidance, temperature, top-k and top-p.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from videopoet.model.transformer import VideoPoetTransformer
+
+TokenRange = tuple[int, int]
+
+
+@dataclass
+class PrefixBatch:
+    """Prompts for sampling: tokens (B, L), positions (B, L, 3), modality (B, L), prefix_len (B,),
+    valid (B, L) bool or None (all valid). prefix_len may be shorter than L when the prompt already
+    holds the first output tokens (e.g. `<bov_o>`)."""
+
+    tokens: torch.Tensor
+    positions: torch.Tensor
+    modality: torch.Tensor
+    prefix_len: torch.Tensor
+    valid: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def valid_mask(self) -> torch.Tensor:
+        return torch.ones_like(self.tokens, dtype=torch.bool) if self.valid is None else self.valid
+
+    def padded_to(self, length: int) -> PrefixBatch:
+        """Right-padded to `length` with invalid (masked) slots."""
+        extra = length - self.tokens.shape[1]
+        return PrefixBatch(F.pad(self.tokens, (0, extra)), F.pad(self.positions, (0, 0, 0, extra)),
+                           F.pad(self.modality, (0, extra)), self.prefix_len,
+                           F.pad(self.valid_mask(), (0, extra), value=False))
+
+    def rows(self, index: torch.Tensor) -> PrefixBatch:
+        return PrefixBatch(self.tokens[index], self.positions[index], self.modality[index],
+                           self.prefix_len[index], self.valid_mask()[index])
+
+    @staticmethod
+    def concat(first: PrefixBatch, second: PrefixBatch) -> PrefixBatch:
+        length = max(first.tokens.shape[1], second.tokens.shape[1])
+        a, b = first.padded_to(length), second.padded_to(length)
+        return PrefixBatch(*(torch.cat([x, y]) for x, y in
+                             zip((a.tokens, a.positions, a.modality, a.prefix_len, a.valid),
+                                 (b.tokens, b.positions, b.modality, b.prefix_len, b.valid))))
+
+
+def _filter_and_draw(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
+                     generator: torch.Generator | None) -> torch.Tensor:
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        # Drop a token when the tokens ranked above it already cover top_p (the top one always stays).
+        drop_sorted = probs.cumsum(dim=-1) - probs > top_p
+        logits = logits.masked_fill(drop_sorted.scatter(-1, order, drop_sorted), float("-inf"))
+    probs = logits.softmax(dim=-1)
+    # Draw where the generator lives, so a CPU generator gives the same tokens on any model device.
+    device = generator.device if generator is not None else probs.device
+    return torch.multinomial(probs.to(device), 1, generator=generator).squeeze(-1).to(logits.device)
+
+
+def _per_row(layout: torch.Tensor, rows: int, trailing: int) -> torch.Tensor:
+    """(n_new, ...) or (B, n_new, ...) layout -> (rows, n_new, ...), one row per sampled sequence."""
+    if layout.dim() == 1 + trailing:
+        layout = layout.unsqueeze(0)
+    return layout.expand(rows, *layout.shape[1:]) if layout.shape[0] == 1 else layout
+
+
+@torch.inference_mode()
+def sample(
+    model: VideoPoetTransformer,
+    prefix: PrefixBatch,
+    n_new: int,
+    output_positions: torch.Tensor,
+    output_modality: torch.Tensor,
+    allowed_range: TokenRange | Callable[[int], TokenRange] | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    cfg_scale: float = 1.0,
+    uncond_prefix: PrefixBatch | None = None,
+    generator: torch.Generator | None = None,
+    num_candidates: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """Generate `n_new` tokens after each prompt; returns int64 (B * num_candidates, n_new), the
+    candidates of prompt b in rows b*K .. b*K+K-1.
+
+    Args:
+        model: the transformer (its dtype and device are used for the cache).
+        prefix: the conditional prompts (B rows, right-padded if lengths differ).
+        n_new: tokens to generate.
+        output_positions: (n_new, 3) or (B, n_new, 3) coordinates of the generated tokens.
+        output_modality: (n_new,) or (B, n_new) modality of the generated tokens.
+        allowed_range: [lo, hi) token ids allowed, fixed or as a function of the step index
+            (e.g. audio RVQ level by level); everything else is excluded before any other step.
+        temperature: 0 means greedy.
+        top_k / top_p: keep the k most likely tokens / the smallest set covering probability p.
+        cfg_scale: classifier-free guidance, logits = cond + (scale - 1) * (cond - uncond); needs
+            `uncond_prefix` when not 1.
+        uncond_prefix: the unconditional / negative prompt, 1 or B rows.
+        generator: torch.Generator for reproducible draws.
+        num_candidates: K continuations per prompt, sampled in one batch.
+        progress: called as progress(step, n_new) after each generated token.
+    """
+    if cfg_scale != 1.0 and uncond_prefix is None:
+        raise ValueError("cfg_scale != 1 needs an uncond_prefix")
+    device = model.device
+    batch = len(prefix)
+    rows = batch * num_candidates
+    candidate_rows = torch.arange(batch).repeat_interleave(num_candidates)
+    prompts = prefix.rows(candidate_rows)
+    guided = uncond_prefix is not None
+    if guided:
+        uncond = uncond_prefix.rows(torch.zeros(batch, dtype=torch.long)) if len(uncond_prefix) == 1 else uncond_prefix
+        prompts = PrefixBatch.concat(prompts, uncond.rows(candidate_rows))
+    halves = 2 if guided else 1
+
+    positions = _per_row(output_positions, batch, 1)[candidate_rows].repeat(halves, 1, 1).to(device)
+    modality = _per_row(output_modality, batch, 0)[candidate_rows].repeat(halves, 1).to(device)
+    if positions.shape[1] != n_new or modality.shape[1] != n_new:
+        raise ValueError(f"output_positions / output_modality must describe {n_new} tokens")
+
+    prompt_len = prompts.tokens.shape[1]
+    model.setup_cache(rows * halves, prompt_len + n_new, device, model.dtype)
+    logits = model.prefill(prompts.tokens.to(device), prompts.positions.to(device), prompts.modality.to(device),
+                           prompts.prefix_len.to(device), prompts.valid_mask().to(device))
+    vocab = logits.shape[-1]
+    out = torch.empty(rows, n_new, dtype=torch.long, device=device)
+    for step in range(n_new):
+        lo, hi = allowed_range(step) if callable(allowed_range) else (allowed_range or (0, vocab))
+        if not 0 <= lo < hi <= vocab:
+            raise ValueError(f"allowed_range ({lo}, {hi}) at step {step} is not inside [0, {vocab})")
+        allowed = logits[:, lo:hi].float()
+        if guided:
+            cond, unconditional = allowed.chunk(2)
+            allowed = cond + (cfg_scale - 1.0) * (cond - unconditional)
+        out[:, step] = _filter_and_draw(allowed, temperature, top_k, top_p, generator) + lo
+        if progress is not None:
+            progress(step + 1, n_new)
+        if step + 1 < n_new:
+            token = out[:, step : step + 1].repeat(halves, 1)
+            cache_position = torch.tensor([prompt_len + step], device=device)
+            logits = model.decode_step(token, positions[:, step : step + 1], modality[:, step : step + 1], cache_position)
+    return out

@@ -1,0 +1,261 @@
+"""The VideoPoet language model: a decoder-only prefix LM over one unified token vocabulary.
+
+Tokens [0, prefix_len) are the conditioning and attend to each other bidirectionally; tokens from
+prefix_len on are outputs and attend causally (to the whole prefix and earlier outputs). The loss
+covers outputs only.
+
+Positions are not indices into the sequence but coordinates inside each modality — text index,
+video (t, y, x) latent cell, audio (frame, level) — each looked up in its own learned table, so a
+video token means the same cell whatever precedes it in the sequence.
+
+The vocabulary embedding is shared with the output head and factorised (vocab -> embed_dim ->
+d_model): embeddings stay fp16 when the rest is stored int8, and a full-width 22.6k x d_model table
+alone would take most of the 24 MiB weight budget.
+
+Decoding follows gpt-fast: a static KV cache of fixed length, written in place, attended in full
+with a mask, so every decode step has the same shapes (CUDA-graph friendly, and no SDPA backend
+re-planning per length).
+
+    model = VideoPoetTransformer()
+    logits = model(tokens, positions, modality, prefix_len, valid)     # (B, L, vocab)
+    loss = lm_loss(logits, tokens, prefix_len, valid)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+
+SPECIAL, TEXT, VIDEO, AUDIO = 0, 1, 2, 3
+NUM_MODALITIES = 4
+
+
+def prefix_lm_mask(prefix_len: torch.Tensor, length: int, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Boolean attention mask (B, 1, L, L): query i sees key j iff valid[j] and (j < prefix_len or
+    j <= i) — bidirectional inside the prefix, causal after it, padding never visible."""
+    device = prefix_len.device
+    query = torch.arange(length, device=device).view(1, length, 1)
+    key = torch.arange(length, device=device).view(1, 1, length)
+    visible = (key < prefix_len.view(-1, 1, 1)) | (key <= query)
+    if valid is not None:
+        visible = visible & valid[:, None, :]
+    return visible[:, None]
+
+
+def lm_loss(logits: torch.Tensor, tokens: torch.Tensor, prefix_len: torch.Tensor,
+            valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Next-token cross-entropy averaged over output tokens: targets at positions >= prefix_len
+    (and valid); the conditioning is never a target."""
+    targets = tokens[:, 1:]
+    target_index = torch.arange(1, tokens.shape[1], device=tokens.device)
+    counted = target_index[None, :] >= prefix_len[:, None]
+    if valid is not None:
+        counted = counted & valid[:, 1:]
+    losses = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
+    return (losses * counted).sum() / counted.sum().clamp(min=1)
+
+
+class Attention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+        self.register_buffer("k_cache", None, persistent=False)
+        self.register_buffer("v_cache", None, persistent=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache_position: torch.Tensor | None) -> torch.Tensor:
+        """Without `cache_position`, attend within x. With it, write x's keys/values into the
+        cache slots `cache_position` and attend over the whole fixed-size cache (mask is then
+        (B, 1, L, cache_len))."""
+        b, length, d = x.shape
+        q, k, v = self.qkv(x).view(b, length, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        if cache_position is not None:
+            self.k_cache.index_copy_(2, cache_position, k.to(self.k_cache.dtype))
+            self.v_cache.index_copy_(2, cache_position, v.to(self.v_cache.dtype))
+            k, v = self.k_cache, self.v_cache
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(b, length, d))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, d_model: int, hidden: int):
+        super().__init__()
+        self.gate_up = nn.Linear(d_model, 2 * hidden, bias=False)
+        self.down = nn.Linear(hidden, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+class Block(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, mlp_hidden: int, norm_eps: float):
+        super().__init__()
+        self.attention_norm = nn.RMSNorm(d_model, eps=norm_eps)
+        self.attention = Attention(d_model, n_heads)
+        self.mlp_norm = nn.RMSNorm(d_model, eps=norm_eps)
+        self.mlp = SwiGLU(d_model, mlp_hidden)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache_position: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.attention(self.attention_norm(x), mask, cache_position)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class VideoPoetTransformer(ModelMixin, ConfigMixin):
+    """Decoder-only pre-norm prefix LM (RMSNorm, SwiGLU, SDPA with explicit boolean masks).
+
+    Inputs, all (B, L[, 3]) int64 unless noted: `tokens` in [0, vocab_size); `positions`
+    (B, L, 3): text (i, 0, 0), video (t, y, x), audio (frame, level, 0), special (0, 0, 0);
+    `modality` 0 special, 1 text, 2 video, 3 audio; `prefix_len` (B,); `valid` bool (B, L), False
+    on padding.
+    """
+
+    _no_split_modules: ClassVar[list[str]] = ["Block"]
+
+    @register_to_config
+    def __init__(
+        self,
+        vocab_size: int = 22568,
+        max_len: int = 4608,
+        d_model: int = 384,
+        n_layers: int = 9,
+        n_heads: int = 6,
+        mlp_hidden: int = 1024,
+        embed_dim: int = 192,
+        text_positions: int = 128,
+        video_t_positions: int = 16,
+        video_y_positions: int = 28,
+        video_x_positions: int = 16,
+        audio_frame_positions: int = 106,
+        audio_level_positions: int = 4,
+        norm_eps: float = 1e-6,
+    ):
+        super().__init__()
+        self.token_embedding = nn.Embedding(vocab_size, embed_dim)
+        self.embed_in = nn.Linear(embed_dim, d_model, bias=False)
+        self.embed_out = nn.Linear(d_model, embed_dim, bias=False)
+        self.modality_embedding = nn.Embedding(NUM_MODALITIES, d_model)
+
+        # Every (modality, axis) pair gets its own slice of one table; axes a modality does not use
+        # point at a final all-zero row, so one lookup per axis embeds any mix of modalities.
+        axis_sizes = torch.zeros(NUM_MODALITIES, 3, dtype=torch.long)
+        axis_sizes[TEXT, 0] = text_positions
+        axis_sizes[VIDEO] = torch.tensor([video_t_positions, video_y_positions, video_x_positions])
+        axis_sizes[AUDIO, :2] = torch.tensor([audio_frame_positions, audio_level_positions])
+        axis_offsets = axis_sizes.flatten().cumsum(0).view(NUM_MODALITIES, 3) - axis_sizes
+        unused_row = int(axis_sizes.sum())
+        axis_offsets[axis_sizes == 0] = unused_row
+        self.register_buffer("axis_sizes", axis_sizes, persistent=False)
+        self.register_buffer("axis_offsets", axis_offsets, persistent=False)
+        self.position_embedding = nn.Embedding(unused_row + 1, d_model, padding_idx=unused_row)
+
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, mlp_hidden, norm_eps) for _ in range(n_layers))
+        self.norm = nn.RMSNorm(d_model, eps=norm_eps)
+        self.register_buffer("cache_valid", None, persistent=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # nanoGPT/GPT-2: N(0, 0.02), residual output projections scaled down by depth so the
+        # residual stream's variance does not grow with the number of layers.
+        for name, param in self.named_parameters():
+            if param.dim() < 2:
+                continue
+            std = 0.02 / math.sqrt(2 * self.config.n_layers) if name.endswith(("attention.out.weight", "mlp.down.weight")) else 0.02
+            nn.init.normal_(param, std=std)
+        with torch.no_grad():
+            self.position_embedding.weight[self.position_embedding.padding_idx].zero_()
+
+    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
+        offsets = self.axis_offsets[modality]
+        used = self.axis_sizes[modality] > 0
+        rows = torch.where(used, offsets + positions, offsets)
+        return (self.embed_in(self.token_embedding(tokens)) + self.modality_embedding(modality)
+                + self.position_embedding(rows).sum(dim=-2))
+
+    def _check_inputs(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor) -> None:
+        # A coordinate beyond its table would silently read the next modality's rows.
+        if tokens.shape[1] > self.config.max_len:
+            raise ValueError(f"sequence of {tokens.shape[1]} tokens exceeds max_len {self.config.max_len}")
+        if ((modality < 0) | (modality >= NUM_MODALITIES)).any():
+            raise ValueError("modality must be in 0..3")
+        limits = self.axis_sizes[modality]
+        if ((positions < 0) | ((positions >= limits) & (limits > 0))).any():
+            raise ValueError(f"positions out of range for their modality (limits per modality/axis: {self.axis_sizes.tolist()})")
+        if ((tokens < 0) | (tokens >= self.config.vocab_size)).any():
+            raise ValueError(f"token ids must be in [0, {self.config.vocab_size})")
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return F.linear(self.embed_out(self.norm(hidden)), self.token_embedding.weight)
+
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
+                prefix_len: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Training / full-recompute pass: logits (B, L, vocab_size)."""
+        self._check_inputs(tokens, positions, modality)
+        mask = self._attention_mask(prefix_len, tokens.shape[1], valid)
+        x = self._embed(tokens, positions, modality)
+        for block in self.blocks:
+            x = block(x, mask, None)
+        return self._logits(x)
+
+    @staticmethod
+    def _attention_mask(prefix_len: torch.Tensor, length: int, valid: torch.Tensor | None) -> torch.Tensor:
+        # Padding queries also see themselves: a query with no visible key gets NaN from SDPA, and
+        # that NaN times a zero attention weight would poison every later query.
+        diagonal = torch.eye(length, dtype=torch.bool, device=prefix_len.device)
+        return prefix_lm_mask(prefix_len, length, valid) | diagonal
+
+    def setup_cache(self, batch: int, max_len: int | None = None, device: torch.device | str | None = None,
+                    dtype: torch.dtype | None = None) -> None:
+        """Allocate the static KV cache for `batch` sequences of up to `max_len` tokens."""
+        max_len = max_len or self.config.max_len
+        device = device or self.device
+        dtype = dtype or self.dtype
+        head_dim = self.config.d_model // self.config.n_heads
+        shape = (batch, self.config.n_heads, max_len, head_dim)
+        for block in self.blocks:
+            block.attention.k_cache = torch.zeros(shape, device=device, dtype=dtype)
+            block.attention.v_cache = torch.zeros(shape, device=device, dtype=dtype)
+        self.cache_valid = torch.zeros(batch, max_len, device=device, dtype=torch.bool)
+
+    def prefill(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
+                prefix_len: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the prompt into cache slots [0, L) and return the logits of each row's last valid
+        token, (B, vocab_size). Rows may be right-padded (valid False): the padding slots stay
+        masked, and decoding continues at slot L for every row."""
+        if self.cache_valid is None or self.cache_valid.shape[0] != tokens.shape[0]:
+            raise RuntimeError("call setup_cache(batch, ...) with this batch size before prefill")
+        batch, length = tokens.shape
+        cache_len = self.cache_valid.shape[1]
+        if length >= cache_len:
+            raise ValueError(f"prompt of {length} tokens leaves no room in a cache of {cache_len}")
+        self._check_inputs(tokens, positions, modality)
+        if valid is None:
+            valid = torch.ones_like(tokens, dtype=torch.bool)
+        self.cache_valid.zero_()
+        self.cache_valid[:, :length] = valid
+        mask = F.pad(self._attention_mask(prefix_len, length, valid), (0, cache_len - length), value=False)
+        cache_position = torch.arange(length, device=tokens.device)
+        x = self._embed(tokens, positions, modality)
+        for block in self.blocks:
+            x = block(x, mask, cache_position)
+        last = length - 1 - valid.flip(1).long().argmax(dim=1)
+        return self._logits(x[torch.arange(batch, device=x.device), last])
+
+    def decode_step(self, token: torch.Tensor, position: torch.Tensor, modality: torch.Tensor,
+                    cache_position: torch.Tensor) -> torch.Tensor:
+        """One output token per row: token (B, 1), position (B, 1, 3), modality (B, 1),
+        cache_position a 1-element long tensor (the slot to write: prompt length + tokens decoded
+        so far). Returns logits (B, vocab_size). Shapes never change between steps."""
+        self.cache_valid.index_fill_(1, cache_position, True)
+        mask = self.cache_valid[:, None, None, :]
+        x = self._embed(token, position, modality)
+        for block in self.blocks:
+            x = block(x, mask, cache_position)
+        return self._logits(x[:, -1])
