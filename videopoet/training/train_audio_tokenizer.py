@@ -15,7 +15,7 @@ multi-resolution STFT loss (spectral convergence + log-magnitude L1 at FFT sizes
 waveform L1 and the RVQ commitment loss. No adversarial loss: discriminators cost as much compute as
 the codec again and need far more steps than a 10-minute budget holds before they help.
 
-It stops loudly (RuntimeError) when the loss turns NaN/inf, or when after --usage-after steps any
+It stops loudly (TrainingFailure) when the loss turns NaN/inf, or when after --usage-after steps any
 RVQ level used fewer than 10% of its codes over the last --usage-window batches (a collapsed
 codebook). `--resume` continues from OUT/checkpoint.pt (written every --checkpoint-minutes), which is
 deleted after a finished run unless --keep-checkpoint. At the end the model is saved in fp16
@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
 import shlex
 import sys
 import time
@@ -43,6 +41,7 @@ from tqdm import tqdm
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.eval.metrics import log_mel_l1, onset_f1
 from videopoet.tokenizers.audio import AudioTokenizer
+from videopoet.training.loop import TrainingFailure, cosine_lr, device_name
 
 TINY = {"channels": (4, 8, 8, 16, 16), "latent_dim": 8}
 FFT_SIZES = (2048, 1024, 512, 256, 128, 64)
@@ -144,7 +143,7 @@ def check_code_usage(used: list[float], step: int, batches: int) -> None:
     """Raise if any RVQ level used fewer than 10% of its codes over the last `batches` batches."""
     collapsed = [i for i, u in enumerate(used) if u < MIN_CODE_USAGE]
     if collapsed:
-        raise RuntimeError(
+        raise TrainingFailure(
             f"codebook collapse at step {step}: RVQ level(s) {collapsed} used "
             f"{', '.join(f'{used[i]:.1%}' for i in collapsed)} of their codes over the last {batches} batches "
             f"(< {MIN_CODE_USAGE:.0%}). Try a lower --lr or a lower dead-code threshold.")
@@ -153,14 +152,7 @@ def check_code_usage(used: list[float], step: int, batches: int) -> None:
 def check_finite(nonfinite: torch.Tensor, step: int) -> None:
     """Raise if any loss since the start was NaN/inf (`nonfinite` is a flag kept on the device)."""
     if bool(nonfinite):
-        raise RuntimeError(f"the loss became NaN/inf by step {step}; see train_log.jsonl. Try a lower --lr.")
-
-
-def lr_at(progress: float, base: float, warmup: float = 0.03, floor: float = 0.02) -> float:
-    if progress < warmup:
-        return base * max(progress, 1e-3) / warmup
-    p = min(1.0, (progress - warmup) / (1 - warmup))
-    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+        raise TrainingFailure(f"the loss became NaN/inf by step {step}; see train_log.jsonl. Try a lower --lr.")
 
 
 def make_optimizer(model: AudioTokenizer, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -288,12 +280,6 @@ wind) to come back less crisp than they went in. Augmentation: random gain
 # main
 
 
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -384,7 +370,7 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
     usage = CodeUsage(raw.config.num_quantizers, raw.config.codebook_size, device)
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     log = open(out / "train_log.jsonl", "a" if state else "w")  # noqa: SIM115 (closed after the final line)
-    print(f"training {params:,} parameters on {_device_name(device)} with {len(clips):,} clips for up to "
+    print(f"training {params:,} parameters on {device_name(device)} with {len(clips):,} clips for up to "
           f"{args.minutes} min" + (f" / {args.steps} steps" if args.steps else "")
           + (f", resuming at step {step}" if state else ""), flush=True)
     bar = tqdm(initial=step, total=args.steps, unit="step", dynamic_ncols=True, mininterval=1.0)
@@ -394,7 +380,7 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
         progress = max(elapsed / budget, step / args.steps if args.steps else 0.0)
         if progress >= 1.0:
             break
-        lr = lr_at(progress, args.lr)
+        lr = cosine_lr(progress, args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
         audio = random_batch(clips, args.batch, generator)
@@ -447,7 +433,7 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
     heldout = evaluate(tokenizer, render_clips(pool, held_seeds), pool)
     weights = out / "diffusion_pytorch_model.safetensors"
     result = {
-        "command": command, "device": _device_name(device), "torch": torch.__version__,
+        "command": command, "device": device_name(device), "torch": torch.__version__,
         "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
         "eval_s": round(time.time() - t_eval, 1), "steps": step, "batch": args.batch, "lr": args.lr,
         "wave_weight": args.wave_weight, "train_clips": len(clips_np), "data": data, "params": params, "buffers": buffers,
