@@ -65,7 +65,6 @@ import torch
 from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import (
     HELD_OUT_FIRST_SEED,
-    MULTI_LABEL,
     WorldJudge,
     prepare_clip,
     score,
@@ -536,8 +535,7 @@ def _judge_clips(judge: WorldJudge, views: list[tuple], batch_size: int = 32) ->
             v = None if videos[0] is None else torch.from_numpy(np.stack(videos))
             a = None if audios[0] is None else torch.from_numpy(np.stack(audios))
             f = judge.features(v, a)
-            probs = {h: (torch.sigmoid(head(f).float()) if h in MULTI_LABEL else torch.softmax(head(f).float(), -1))
-                     .cpu().numpy() for h, head in judge.heads.items()}
+            probs = judge.head_probabilities(f)
             for i, feat, lab in zip(chunk, f.float().cpu().numpy(), judge.decode(probs)):
                 feats[i], labels[i] = feat, lab
     return np.stack(feats), labels

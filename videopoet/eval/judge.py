@@ -396,11 +396,16 @@ class WorldJudge(ModelMixin, ConfigMixin):
         was = self.training
         self.eval()
         try:
-            logits = self(video, audio)
+            return self.head_probabilities(self.features(video, audio))
         finally:
             self.train(was)
-        return {h: (torch.sigmoid(v.float()) if h in MULTI_LABEL else torch.softmax(v.float(), -1)).cpu().numpy()
-                for h, v in logits.items()}
+
+    def head_probabilities(self, features: torch.Tensor) -> dict[str, np.ndarray]:
+        """Probabilities per head from `features` (so a caller that also needs the features runs
+        the network once): sigmoid for multi-label heads, softmax for the rest."""
+        return {h: (torch.sigmoid(head(features).float()) if h in MULTI_LABEL
+                    else torch.softmax(head(features).float(), -1)).cpu().numpy()
+                for h, head in self.heads.items()}
 
     def decode(self, probs: dict[str, np.ndarray], threshold: float = 0.5) -> list[dict]:
         """Per-head probabilities -> label dicts in the world's form (see `predict`)."""
