@@ -39,7 +39,7 @@ import torch
 from tqdm import tqdm
 
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
-from videopoet.eval.metrics import log_mel_l1, onset_f1
+from videopoet.eval.tokenizers import score_audio
 from videopoet.tokenizers.audio import AudioTokenizer
 from videopoet.training.loop import TrainingFailure, cosine_lr, device_name
 
@@ -166,13 +166,6 @@ def make_optimizer(model: AudioTokenizer, lr: float, weight_decay: float) -> tor
 # held-out evaluation
 
 
-def _score_clip(args: tuple[np.ndarray, np.ndarray]) -> tuple[float, float, float]:
-    reference, reconstruction = args
-    reference = reference.astype(np.float32)
-    return (log_mel_l1(reference, reconstruction), log_mel_l1(reference, np.zeros_like(reference)),
-            onset_f1(reference, reconstruction))
-
-
 def evaluate(model: AudioTokenizer, clips: np.ndarray, pool, batch_size: int = 64) -> dict:
     """Round-trip `clips` (N, 34000) through the codes and score the reconstructions."""
     codes, recon = [], []
@@ -183,7 +176,6 @@ def evaluate(model: AudioTokenizer, clips: np.ndarray, pool, batch_size: int = 6
             codes.append(c.cpu().numpy())
             recon.append(model.decode(c).float().cpu().numpy())
     codes, recon = np.concatenate(codes), np.concatenate(recon)
-    scores = np.array(pool.map(_score_clip, list(zip(clips, recon)), chunksize=4))
     levels, size = model.config.num_quantizers, model.config.codebook_size
     used, perplexity = [], []
     for level in range(levels):
@@ -194,9 +186,7 @@ def evaluate(model: AudioTokenizer, clips: np.ndarray, pool, batch_size: int = 6
     return {
         "n": len(clips),
         "first_seed": HELD_OUT_FIRST_SEED,
-        "audio_mel_l1": float(scores[:, 0].mean()),
-        "silence_mel_l1": float(scores[:, 1].mean()),
-        "audio_onset_f1": float(scores[:, 2].mean()),
+        **score_audio(clips, recon, pool),
         "codes_used_per_level": used,
         "code_perplexity_per_level": perplexity,
     }
