@@ -104,3 +104,24 @@ def test_training_smoke(tmp_path):
                     "--tiny", "--heldout", "2", "--device", "cpu", "--resume"])
     assert resumed["steps"] == 4
     assert not (tmp_path / "tok" / "checkpoint.pt").exists()
+
+
+def test_watchdog_stops_on_known_failures():
+    from videopoet.training.loop import TrainingFailure
+    from videopoet.training.train_video_tokenizer import Watchdog
+
+    target = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    varied = torch.randint(0, 4096, (2, 2, 2, 2))
+    dog = Watchdog(4096, warmup_steps=0, min_usage=0.001)
+    dog.observe(torch.tensor(0.5), varied)
+    assert dog.check(1, target, target) > 0
+    with pytest.raises(TrainingFailure, match="flat"):
+        dog.check(2, target, torch.zeros_like(target))
+    collapsed = Watchdog(4096, warmup_steps=0, min_usage=0.01)
+    collapsed.observe(torch.tensor(0.5), torch.zeros(2, 2, 2, 2, dtype=torch.long))
+    with pytest.raises(TrainingFailure, match="collapsed"):
+        collapsed.check(3, target, target)
+    dog.observe(torch.tensor(float("nan")), varied)
+    dog.observe(torch.tensor(0.5), varied)  # a later finite loss does not hide the earlier NaN
+    with pytest.raises(TrainingFailure, match="non-finite"):
+        dog.check_finite(4)

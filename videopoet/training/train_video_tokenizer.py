@@ -112,7 +112,10 @@ class ClipPool:
 
 
 class Watchdog:
-    """Stops the run loudly on the failure modes open MAGVIT-v2 re-implementations are known for."""
+    """Stops the run loudly on the failure modes open MAGVIT-v2 re-implementations are known for.
+
+    `observe` runs every step and never waits for the GPU; the checks, which do, run at log steps
+    and before every checkpoint, so a broken model is never saved."""
 
     def __init__(self, codebook_size: int, warmup_steps: int, window: int = 50, min_usage: float = 0.02):
         self.codebook_size = codebook_size
@@ -120,12 +123,21 @@ class Watchdog:
         self.window = window
         self.min_usage = min_usage
         self.recent: list[torch.Tensor] = []
+        self.nonfinite: torch.Tensor | None = None
 
-    def check(self, step: int, loss: torch.Tensor, target: torch.Tensor, recon: torch.Tensor,
-              tokens: torch.Tensor) -> float:
-        if not torch.isfinite(loss):
-            raise TrainingFailure(f"step {step}: loss is {loss.item()} (non-finite; mixed precision overflow?)")
+    def observe(self, loss: torch.Tensor, tokens: torch.Tensor) -> None:
+        bad = ~torch.isfinite(loss)
+        self.nonfinite = bad if self.nonfinite is None else self.nonfinite | bad
         self.recent = (self.recent + [tokens.flatten()])[-self.window:]
+
+    def check_finite(self, step: int) -> None:
+        if self.nonfinite is not None and bool(self.nonfinite):
+            raise TrainingFailure(f"by step {step}: the loss went non-finite (mixed precision overflow?); "
+                                  "see train_log.jsonl")
+
+    def check(self, step: int, target: torch.Tensor, recon: torch.Tensor) -> float:
+        """All checks on the latest batch; returns the share of codes used in the recent window."""
+        self.check_finite(step)
         usage = torch.unique(torch.cat(self.recent)).numel() / self.codebook_size
         if step < self.warmup_steps:
             return usage
@@ -218,9 +230,10 @@ def main(argv: list[str] | None = None) -> dict:
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        usage = watchdog.check(step, loss.detach(), clips, recon_v.detach(), tokens_v)
+        watchdog.observe(loss.detach(), tokens_v)
         bar.update(1)
         if step % args.log_every == 0 or step == 1:
+            usage = watchdog.check(step, clips, recon_v.detach())
             mse = float(((recon_v.detach().clamp(-1, 1) - clips) ** 2).mean()) / 4.0
             record = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 7),
                       "loss": round(float(loss.detach()), 5), "psnr_clip": round(-10 * math.log10(max(mse, 1e-10)), 2),
@@ -231,10 +244,12 @@ def main(argv: list[str] | None = None) -> dict:
             log.flush()
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}", psnr=record["psnr_clip"], codes=f"{usage:.2f}")
         if time.time() - last_ckpt > args.checkpoint_minutes * 60:
+            watchdog.check(step, clips, recon_v.detach())
             save_checkpoint(out / "checkpoint.pt", raw, opt, step, time.time() - t0)
             last_ckpt = time.time()
     bar.close()
     train_s = time.time() - t0
+    watchdog.check_finite(step)
     save_checkpoint(out / "checkpoint.pt", raw, opt, step, train_s)
     print(f"trained {step} steps in {train_s:.0f} s", flush=True)
 
