@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Reproduce the shipped tokenizers and judge from scratch on one GPU machine (16 CPU cores):
-# render a pool of world and real clips once, then train the video tokenizer, the audio tokenizer
-# and the world judge side by side on the one GPU.
-#   bash scripts/train_tokenizers.sh OUT_DIR [POOL_DIR]
+# render a pool of world and real clips once, then train the video tokenizer alone on the GPU (it
+# is the slowest to converge and sharing the GPU cost it most), then the audio tokenizer and the
+# world judge side by side.
+#   bash scripts/train_tokenizers.sh OUT_DIR [POOL_DIR] [video|audio|judge ...]
 # A machine without the Debian packages that hold the real photos and videos takes the training
 # split exported by `python -m videopoet.world export-real --out DIR` through VIDEOPOET_REAL_MEDIA=DIR.
 set -euo pipefail
 py=${PYTHON:-python3}
-out=${1:?usage: train_tokenizers.sh OUT_DIR [POOL_DIR]}
+out=${1:?usage: train_tokenizers.sh OUT_DIR [POOL_DIR] [video|audio|judge ...]}
 pool=${2:-/tmp/pool}
+shift $(( $# < 2 ? $# : 2 ))
+parts=${*:-video audio judge}
 mkdir -p "$out"
 write() { "$py" -m videopoet.world write --no-structure "$@"; }
 write --out "$pool/square" --n 8000
 write --out "$pool/portrait" --n 4000 --portrait --first-seed 500000000
 write --out "$pool/real_square" --n 1600 --real-fraction 1
 write --out "$pool/real_portrait" --n 1000 --real-fraction 1 --portrait --first-seed 500000000
-"$py" -m videopoet.training.train_video_tokenizer --out "$out/video_tokenizer" --minutes 11 --device cuda \
-    --data "$pool/square" "$pool/portrait" "$pool/real_square" "$pool/real_portrait" > "$out/video_tokenizer.log" 2>&1 &
-"$py" -m videopoet.training.train_audio_tokenizer --out "$out/audio_tokenizer" --minutes 8 --device cuda \
-    --data "$pool/square" "$pool/portrait" > "$out/audio_tokenizer.log" 2>&1 &
-"$py" -m videopoet.training.train_judge --out "$out/judge" --clips 400000 --minutes 10 \
-    --workers 10 --device cuda > "$out/judge.log" 2>&1 &
+if [[ " $parts " == *" video "* ]]; then
+  "$py" -m videopoet.training.train_video_tokenizer --out "$out/video_tokenizer" --minutes 10 --device cuda \
+      --data "$pool/square" "$pool/portrait" "$pool/real_square" "$pool/real_portrait" > "$out/video_tokenizer.log" 2>&1
+fi
+if [[ " $parts " == *" audio "* ]]; then
+  "$py" -m videopoet.training.train_audio_tokenizer --out "$out/audio_tokenizer" --minutes 8 --device cuda \
+      --data "$pool/square" "$pool/portrait" > "$out/audio_tokenizer.log" 2>&1 &
+fi
+if [[ " $parts " == *" judge "* ]]; then
+  "$py" -m videopoet.training.train_judge --out "$out/judge" --clips 400000 --minutes 10 \
+      --workers 10 --device cuda > "$out/judge.log" 2>&1 &
+fi
 wait

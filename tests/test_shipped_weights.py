@@ -43,7 +43,19 @@ def test_audio_tokenizer_floors_on_held_out_clips():
     assert scores["audio_onset_f1"] >= 0.7
 
 
-@pytest.mark.parametrize("name", ["judge", "audio_tokenizer"])
+def test_video_tokenizer_floors_on_held_out_clips():
+    from videopoet.eval.tokenizers import evaluate_video_tokenizer, heldout_set
+    from videopoet.tokenizers.video import VideoTokenizer
+
+    tok = VideoTokenizer.from_pretrained(WEIGHTS / "video_tokenizer").float()
+    card = json.loads((WEIGHTS / "video_tokenizer" / "eval.json").read_text())
+    result = evaluate_video_tokenizer(tok, data=heldout_set(6, workers=2))
+    assert result["video_psnr_world"] >= card["video_psnr_world"] - 1.5, result
+    assert result["image_psnr"] >= card["image_psnr"] - 1.5, result
+    assert result["video_ssim_world"] >= card["video_ssim_world"] - 0.1, result
+
+
+@pytest.mark.parametrize("name", ["judge", "audio_tokenizer", "video_tokenizer"])
 def test_model_cards_name_their_command_and_time(name):
     card = (WEIGHTS / name / "README.md").read_text()
     assert "python -m videopoet.training." in card and "wall time" in card

@@ -207,13 +207,17 @@ a 1-frame video and encodes to the first latent frame. {result['params']:,} para
 ## Reproduce from scratch
 
 ```
-python -m videopoet.world write --out /tmp/pool/square --n 12000 --real-fraction 0.2 --no-structure
-python -m videopoet.world write --out /tmp/pool/portrait --n 6000 --real-fraction 0.2 --no-structure --portrait --first-seed 500000000
+bash scripts/train_tokenizers.sh /tmp/run /tmp/pool video
+```
+
+which renders the pool (8000 square + 4000 portrait world clips, 1600 + 1000 real clips) and runs
+
+```
 {result['command']}
 ```
 
 Trained on {result['device']} (torch {result['torch']}): {result['steps']} steps of {result['batch']} clips
-(+ {4 * result['batch']} single frames) in {result['train_s'] / 60:.1f} min; {result['wall_s'] / 60:.1f} min in all
+(+ {4 * result['batch']} single frames) in {result['train_s'] / 60:.1f} min of wall time; {result['wall_s'] / 60:.1f} min in all
 including loading the pool and the held-out evaluation.
 
 ## Held-out figures (`videopoet.eval.tokenizers`, {result['n_world']} world clips, {result['n_real']} real clips)
