@@ -32,7 +32,6 @@ from videopoet.eval.bench import (
     builtin_generators,
     ground_truth,
     run_bench,
-    structure_video,
     worker_pool,
 )
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED, WorldJudge
@@ -118,18 +117,6 @@ def test_items_are_fixed_held_out_and_carry_what_each_task_gives():
         build_items("t2x", 1)
     with pytest.raises(VideoPoetError, match="training seeds"):
         build_items("t2v", 1, first_seed=0)
-
-
-def test_structure_video_encodes_flow_and_inverse_depth():
-    flow = np.zeros((2, 224, 128, 2), np.float32)
-    flow[..., 0] = 2.0  # 2 px/frame right in a 128-px-wide clip
-    depth = np.full((2, 224, 128), 3.0, np.float32)
-    depth[:, :100] = 0.5  # a near subject
-    depth[:, -10:] = np.nan  # unknown
-    s = structure_video(flow, depth)
-    assert s.dtype == np.uint8 and s.shape == (2, 224, 128, 3)
-    assert (s[..., 0] == 160).all() and (s[..., 1] == 128).all()
-    assert (s[:, :100, :, 2] == 255).all() and (s[:, 100:-10, :, 2] == 0).all() and (s[:, -10:, :, 2] == 0).all()
 
 
 def test_ground_truth_is_exact_where_given_and_at_zero_fwd(judge):

@@ -16,7 +16,7 @@ first_seed + 1_000_000 + 100_000·k + i, square and portrait alternating. An ite
 | continuation | video: the first 9 frames; audio: their 1.125 s                  | video + audio        |
 | inpaint      | video with the masked pixels 0, mask (a box, or random 8×8 cells) | video                |
 | outpaint     | the same, mask a border or one half                              | video                |
-| stylize      | structure: `structure_video` of the clip's flow and depth        | video                |
+| stylize      | structure: `videopoet.structure.structure_video` of depth + flow | video                |
 | v2a          | video                                                            | audio                |
 | a2v          | audio                                                            | video                |
 | t2a          | –                                                                | audio                |
@@ -70,7 +70,6 @@ from videopoet.eval.judge import (
     score,
 )
 from videopoet.eval.metrics import (
-    REFERENCE_SIDE,
     camera_accuracy,
     first_frame_repeated,
     flow_correlation,
@@ -85,6 +84,7 @@ from videopoet.eval.metrics import (
 )
 from videopoet.world.audio import CLIP_SAMPLES, SAMPLE_RATE
 from videopoet.world.camera import FPS, FRAMES
+from videopoet.structure import structure_video
 from videopoet.world.dataset import worker_pool
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ ASKED_KEYS = ("subjects", "action", "background", "style", "camera", "effects", 
 __all__ = ["AUDIO_OUT", "TASKS", "VIDEO_OUT", "BenchItem", "GeneratedClip", "Generator", "GeneratorSkipped", "Given",
            "RandomTokens", "Truth", "build_items", "builtin_generators", "contact_sheet", "first_frame",
            "ground_truth", "independent_ground_truth", "item_seeds", "markdown_report", "run_bench",
-           "structure_video", "worker_pool", "write_report"]
+           "worker_pool", "write_report"]
 
 
 @dataclass
@@ -186,31 +186,6 @@ class GeneratorSkipped(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Items.
-
-def structure_video(flow: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """A clip's motion and shape as a 3-channel uint8 clip: the stylization task's input.
-
-    VideoPoet feeds RAFT flow and MiDaS depth to the same video tokenizer as RGB, so structure
-    must look like a video: R, G = flow x, y in px/frame at a 128-px short side as 128 + 16·v,
-    clipped (±8 px/frame spans the range; faster motion saturates); B = inverse depth (near is
-    bright, as MiDaS gives it) min-max normalised over the whole clip, not per frame, so a
-    dolly or zoom shows as brightening; unknown depth (NaN, real footage) is 0.
-    flow (T, H, W, 2) in pixels of the clip, depth (T, H, W).
-    """
-    flow = np.asarray(flow, np.float32)
-    depth = np.asarray(depth, np.float32)
-    if flow.shape[:3] != depth.shape or flow.shape[-1] != 2:
-        raise ValueError(f"flow (T, H, W, 2) and depth (T, H, W) must match, got {flow.shape} and {depth.shape}")
-    scale = REFERENCE_SIDE / min(flow.shape[1:3])
-    motion = np.clip(128.0 + 16.0 * scale * flow, 0, 255)
-    inverse = np.where(np.isfinite(depth) & (depth > 0), 1.0 / np.maximum(depth, 1e-6), np.nan)
-    if np.isfinite(inverse).any():
-        lo, hi = np.nanmin(inverse), np.nanmax(inverse)
-        near = np.nan_to_num((inverse - lo) / max(hi - lo, 1e-6) * 255.0, nan=0.0)
-    else:
-        near = np.zeros(depth.shape, np.float32)
-    return np.round(np.concatenate([motion, near[..., None]], axis=-1)).astype(np.uint8)
-
 
 def item_seeds(task: str, n: int, first_seed: int = HELD_OUT_FIRST_SEED) -> list[int]:
     """The item seeds of a task: its own block above `first_seed`, never trained on."""
@@ -300,7 +275,7 @@ def _render_item(job: tuple[str, int, int]) -> BenchItem:
         given.mask = _grid_mask(np.random.default_rng([seed, 3]), size, task, (index // 2) % 2)
         given.video = np.where(given.mask[None, ..., None], np.uint8(0), sample.video)
     elif task == "stylize":
-        given.structure = structure_video(sample.flow, sample.depth)
+        given.structure = structure_video(sample.depth, sample.flow)
     elif task == "v2a":
         given.video = sample.video
     elif task == "a2v":
