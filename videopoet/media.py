@@ -42,7 +42,11 @@ __all__ = [
     "read_video",
     "read_audio",
     "write_video",
+    "write_audio",
+    "fit_audio",
+    "write_output",
     "concat_clips",
+    "stitch",
     "probe",
 ]
 
@@ -239,15 +243,20 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
 
 
 def read_image(path_or_array, size=(128, 128)) -> np.ndarray:
-    """Load an image (file, numpy array or PIL image) as (H, W, 3) uint8, centre-cropped to `size`."""
-    size = _check_size(size)
+    """Load an image (file, numpy array or PIL image) as (H, W, 3) uint8, centre-cropped to `size`
+    (None keeps the image's own size, upright by its EXIF orientation)."""
+    size = None if size is None else _check_size(size)
+
+    def fit(rgb: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(rgb) if size is None else _fit(rgb, size)
+
     if isinstance(path_or_array, np.ndarray):
-        return _fit(_array_to_rgb(path_or_array), size)
+        return fit(_array_to_rgb(path_or_array))
     if isinstance(path_or_array, Image.Image):
         w, h = path_or_array.size
         if w * h > MAX_IMAGE_PIXELS:
             raise VideoPoetError(f"image is {w}x{h} ({w * h / 1e6:.0f} MP); the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} MP")
-        return _fit(_pil_to_rgb(path_or_array), size)
+        return fit(_pil_to_rgb(path_or_array))
     p = _check_file(path_or_array, IMAGE_EXTENSIONS, "image")
     name = p.name
     try:
@@ -274,7 +283,7 @@ def read_image(path_or_array, size=(128, 128)) -> np.ndarray:
         raise VideoPoetError(f"{name}: image is too large to decode") from None
     except Exception:  # Pillow raises OSError, SyntaxError, ValueError, struct.error... on bad data
         raise VideoPoetError(f"{name}: not a readable image (corrupt or truncated file)") from None
-    return _fit(rgb, size)
+    return fit(rgb)
 
 
 # ----------------------------------------------------------------------------- ffmpeg header
@@ -399,6 +408,9 @@ def _fit_audio(audio, n_samples: int, what: str = "audio") -> np.ndarray:
     n = min(n_samples, a.shape[0])
     out[:n] = a[:n]
     return out
+
+
+fit_audio = _fit_audio
 
 
 # ----------------------------------------------------------------------------- video reading
@@ -730,6 +742,92 @@ def concat_clips(clips, path, crossfade: float = 0.0, fps: float = FPS, sample_r
             parts.append(a[ma:])
         audio = np.clip(np.concatenate(parts), -1.0, 1.0)
     return write_video(path, frames, fps=fps, audio=audio, sample_rate=sample_rate)
+
+
+def write_audio(path, audio, sample_rate: int = SAMPLE_RATE):
+    """Write mono audio (float in [-1, 1] or int16) to a 16-bit PCM .wav file. Returns `path`."""
+    import wave
+
+    out = Path(path)
+    if out.suffix.lower() != ".wav":
+        raise VideoPoetError(f"{out.name}: write_audio writes .wav files")
+    if sample_rate <= 0:
+        raise VideoPoetError(f"sample_rate must be positive, got {sample_rate}")
+    a = np.asarray(audio)
+    if a.size == 0:
+        raise VideoPoetError(f"{out.name}: no audio to write")
+    samples = _fit_audio(a, a.shape[0] if a.ndim == 1 else max(a.shape))
+    pcm = np.round(samples * 32767.0).astype("<i2")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".wav", prefix=".partial-", dir=out.parent)
+    os.close(fd)
+    try:
+        with wave.open(tmp, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(int(sample_rate))
+            w.writeframes(pcm.tobytes())
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+OUTPUT_EXTENSIONS = (".mp4", ".png", ".jpg", ".jpeg", ".webp", ".wav")
+
+
+def write_output(path, frames=None, audio=None, fps: float = FPS, sample_rate: int = SAMPLE_RATE):
+    """Write a generated result by the extension of `path`: .mp4 (frames, with their sound when
+    there is audio), .png/.jpg/.webp (the first frame) or .wav (the sound). Returns `path`."""
+    out = Path(path)
+    ext = out.suffix.lower()
+    if ext not in OUTPUT_EXTENSIONS:
+        shown = f"'{ext}'" if ext else "no extension"
+        raise VideoPoetError(f"{out.name}: cannot write {shown}; write one of {', '.join(OUTPUT_EXTENSIONS)}")
+    if ext == ".wav":
+        if audio is None:
+            raise VideoPoetError(f"{out.name}: this result has no sound to write; write an .mp4 or an image")
+        return write_audio(out, audio, sample_rate)
+    if frames is None:
+        raise VideoPoetError(f"{out.name}: this result is sound only; write it to a .wav file")
+    if ext == ".mp4":
+        return write_video(out, frames, fps=fps, audio=audio, sample_rate=sample_rate)
+    first = _check_frames(frames)[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(first).save(out)
+    return path
+
+
+def stitch(clips, path, crossfade_s: float = 0.5, fps: float = FPS, sample_rate: int = SAMPLE_RATE):
+    """Join a storyboard's clips into one mp4: consecutive clips overlap by `crossfade_s` seconds,
+    the pictures blending and the sound crossfading at equal power, so the sound runs on without a
+    gap. A clip is anything with `frames` and `audio` attributes (a `Video`, a pipeline output), a
+    (frames, audio_or_None) pair, or a video file (read at the first clip's size). Returns `path`."""
+    pairs = []
+    for i, clip in enumerate(clips, 1):
+        if isinstance(clip, (str, os.PathLike)):
+            size = pairs[0][0].shape[1:3] if pairs else _native_size(clip)
+            video = read_video(clip, size=size, fps=fps)
+            pairs.append((video.frames, video.audio))
+        elif hasattr(clip, "frames") and hasattr(clip, "audio"):
+            if clip.frames is None:
+                raise VideoPoetError(f"clip {i} has no frames (a sound-only result cannot be stitched)")
+            if getattr(clip, "fps", fps) != fps:
+                raise VideoPoetError(f"clip {i}: {clip.fps} fps, expected {fps}")
+            if clip.audio is not None and getattr(clip, "sample_rate", sample_rate) != sample_rate:
+                raise VideoPoetError(f"clip {i}: audio is {clip.sample_rate} Hz, expected {sample_rate} Hz")
+            pairs.append((clip.frames, clip.audio))
+        else:
+            pairs.append(clip)
+    return concat_clips(pairs, path, crossfade=crossfade_s, fps=fps, sample_rate=sample_rate)
+
+
+def _native_size(path) -> tuple[int, int]:
+    info = probe(path)
+    if not info["width"]:
+        raise VideoPoetError(f"{Path(path).name}: has no video track")
+    return info["height"], info["width"]
 
 
 # ----------------------------------------------------------------------------- probing
