@@ -126,6 +126,10 @@ def test_loss_ignores_prefix_targets():
     log_probs = logits[:, :-1].log_softmax(-1).gather(-1, tokens[:, 1:, None])[..., 0]
     expected = -(log_probs[0, 7:].sum() + log_probs[1, 4:12].sum()) / 16
     assert torch.allclose(base, expected, atol=1e-5)
+    # The training path computes the same loss from the output positions' logits alone.
+    with torch.no_grad():
+        direct = model(tokens, positions, modality, prefix_len, valid, return_loss=True)
+    assert torch.allclose(direct, base, atol=1e-5)
 
 
 def test_save_and_load_round_trip(tmp_path):

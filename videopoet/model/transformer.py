@@ -18,7 +18,7 @@ re-planning per length).
 
     model = VideoPoetTransformer()
     logits = model(tokens, positions, modality, prefix_len, valid)     # (B, L, vocab)
-    loss = lm_loss(logits, tokens, prefix_len, valid)
+    loss = model(tokens, positions, modality, prefix_len, valid, return_loss=True)  # training
 """
 
 from __future__ import annotations
@@ -52,13 +52,16 @@ def lm_loss(logits: torch.Tensor, tokens: torch.Tensor, prefix_len: torch.Tensor
             valid: torch.Tensor | None = None) -> torch.Tensor:
     """Next-token cross-entropy averaged over output tokens: targets at positions >= prefix_len
     (and valid); the conditioning is never a target."""
-    targets = tokens[:, 1:]
+    counted = _predicts_output(tokens, prefix_len, valid)
+    losses = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), tokens[:, 1:], reduction="none")
+    return (losses * counted).sum() / counted.sum().clamp(min=1)
+
+
+def _predicts_output(tokens: torch.Tensor, prefix_len: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    """(B, L-1) bool: position i's next token (i + 1) is an output, so position i carries loss."""
     target_index = torch.arange(1, tokens.shape[1], device=tokens.device)
     counted = target_index[None, :] >= prefix_len[:, None]
-    if valid is not None:
-        counted = counted & valid[:, 1:]
-    losses = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
-    return (losses * counted).sum() / counted.sum().clamp(min=1)
+    return counted & valid[:, 1:] if valid is not None else counted
 
 
 class Attention(nn.Module):
@@ -106,6 +109,17 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor, cache_position: torch.Tensor | None) -> torch.Tensor:
         x = x + self.attention(self.attention_norm(x), mask, cache_position)
         return x + self.mlp(self.mlp_norm(x))
+
+
+def _execution_device(module: nn.Module, default: torch.device | str) -> torch.device:
+    # accelerate's dispatch hook knows where an offloaded module runs (its weights sit on "meta");
+    # a module placed whole on a device has no hook of its own and runs where its weights are.
+    device = getattr(getattr(module, "_hf_hook", None), "execution_device", None)
+    if device is None:
+        device = next(module.parameters()).device
+        if device.type == "meta":
+            return torch.device(default)
+    return torch.device(device)
 
 
 class VideoPoetTransformer(ModelMixin, ConfigMixin):
@@ -195,14 +209,21 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         return F.linear(self.embed_out(self.norm(hidden)), self.token_embedding.weight)
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
-                prefix_len: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """Training / full-recompute pass: logits (B, L, vocab_size)."""
+                prefix_len: torch.Tensor, valid: torch.Tensor | None = None, return_loss: bool = False) -> torch.Tensor:
+        """Full-recompute pass: logits (B, L, vocab_size), or with `return_loss` the training loss,
+        equal to `lm_loss` of those logits but computed from the output positions' logits alone:
+        the vocabulary projection is most of a step's memory, and long prefixes (stylization,
+        inpainting, continuation) would spend it on positions that carry no loss."""
         self._check_inputs(tokens, positions, modality)
         mask = self._attention_mask(prefix_len, tokens.shape[1], valid)
         x = self._embed(tokens, positions, modality)
         for block in self.blocks:
             x = block(x, mask, None)
-        return self._logits(x)
+        if not return_loss:
+            return self._logits(x)
+        counted = _predicts_output(tokens, prefix_len, valid)
+        logits = self._logits(x[:, :-1][counted]).float()
+        return F.cross_entropy(logits, tokens[:, 1:][counted])
 
     @staticmethod
     def _attention_mask(prefix_len: torch.Tensor, length: int, valid: torch.Tensor | None) -> torch.Tensor:
@@ -213,15 +234,18 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
 
     def setup_cache(self, batch: int, max_len: int | None = None, device: torch.device | str | None = None,
                     dtype: torch.dtype | None = None) -> None:
-        """Allocate the static KV cache for `batch` sequences of up to `max_len` tokens."""
+        """Allocate the static KV cache for `batch` sequences of up to `max_len` tokens. Each
+        block's cache goes where that block runs, so a model split by an accelerate device_map
+        keeps its cache next to each block's weights."""
         max_len = max_len or self.config.max_len
         device = device or self.device
         dtype = dtype or self.dtype
         head_dim = self.config.d_model // self.config.n_heads
         shape = (batch, self.config.n_heads, max_len, head_dim)
         for block in self.blocks:
-            block.attention.k_cache = torch.zeros(shape, device=device, dtype=dtype)
-            block.attention.v_cache = torch.zeros(shape, device=device, dtype=dtype)
+            block_device = _execution_device(block, device)
+            block.attention.k_cache = torch.zeros(shape, device=block_device, dtype=dtype)
+            block.attention.v_cache = torch.zeros(shape, device=block_device, dtype=dtype)
         self.cache_valid = torch.zeros(batch, max_len, device=device, dtype=torch.bool)
 
     def prefill(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
@@ -245,7 +269,8 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         x = self._embed(tokens, positions, modality)
         for block in self.blocks:
             x = block(x, mask, cache_position)
-        last = length - 1 - valid.flip(1).long().argmax(dim=1)
+        # x comes from the last block, which a device_map may have put on another device.
+        last = (length - 1 - valid.flip(1).long().argmax(dim=1)).to(x.device)
         return self._logits(x[torch.arange(batch, device=x.device), last])
 
     def decode_step(self, token: torch.Tensor, position: torch.Tensor, modality: torch.Tensor,
