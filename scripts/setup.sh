@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything videopoet needs on a fresh Debian/Ubuntu machine, idempotently:
-# Debian packages (the emoji font, OpenCV's sample photos and videos, MATE's photos), the pinned
-# Python packages, and the world's sprite atlas (built from the font).
+# Debian packages (the emoji font, OpenCV's sample photos and videos, MATE's photos, chromium for the
+# browser test), the pinned Python packages, and the world's sprite atlas (built from the font).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(fonts-noto-color-emoji opencv-doc mate-backgrounds)
+debs=(fonts-noto-color-emoji opencv-doc mate-backgrounds chromium)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")

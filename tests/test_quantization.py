@@ -1,0 +1,199 @@
+"""int8 storage and loading of the LM (videopoet.model.quantization), on the CPU.
+
+The test model is the tiny config of test_model.py with its token embedding and head scaled up so
+its logits spread like a trained LM's (std ~1.7) instead of the near-uniform logits of a fresh init,
+where top-1 would be decided by near-ties. Measured on it (seed 0, 2 x 64 tokens): int8 vs the
+original fp32 model max |logit diff| 0.0084, top-1 agreement 100%; bf16 (dequantized) 0.047; greedy
+and seeded sampling give the same tokens as the original.
+"""
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from test_model import prompt_and_layout, random_sequence, tiny_model
+
+from videopoet.model import VideoPoetTransformer, sample
+from videopoet.model.quantization import (
+    MAX_SHARD_BYTES,
+    block_device_map,
+    load_transformer,
+    quantize_rowwise,
+    read_checkpoint,
+    save_8bit,
+)
+
+QUANTIZED = ("attention.qkv", "attention.out", "mlp.gate_up", "mlp.down")
+MiB = 2**20
+
+
+def peaked_model(seed: int = 0) -> VideoPoetTransformer:
+    model = tiny_model(seed)
+    with torch.no_grad():
+        model.token_embedding.weight.mul_(16)
+        model.embed_out.weight.mul_(12)
+    return model
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    model = peaked_model()
+    path = tmp_path_factory.mktemp("int8")
+    save_8bit(model, path)
+    return model, path
+
+
+def logits(model, seed: int = 1):
+    tokens, positions, modality = random_sequence(2, 64, seed=seed)
+    with torch.no_grad():
+        return model(tokens, positions, modality, torch.tensor([16, 40])).float()
+
+
+def draw(model, **kwargs):
+    prefix, out_positions, out_modality = prompt_and_layout()
+    return sample(model, prefix, 12, out_positions, out_modality, **kwargs)
+
+
+def test_checkpoint_is_bitsandbytes_int8_layout(saved):
+    model, path = saved
+    config = json.loads((path / "config.json").read_text())
+    quantization = config["quantization_config"]
+    assert quantization["quant_method"] == "bitsandbytes" and quantization["load_in_8bit"]
+    assert quantization["llm_int8_skip_modules"] == ["embed_in", "embed_out"]
+    _, tensors = read_checkpoint(path)
+    for index in range(model.config.n_layers):
+        for name in QUANTIZED:
+            key = f"blocks.{index}.{name}"
+            weight = model.get_submodule(key).weight.detach()
+            assert tensors[f"{key}.weight"].dtype == torch.int8
+            assert tensors[f"{key}.weight_format"].dtype == torch.uint8 and tensors[f"{key}.weight_format"].item() == 0
+            # SCB is each output row's absmax of the fp16 weight; int8 = round(w * 127 / absmax).
+            absmax = weight.half().float().abs().amax(dim=1)
+            assert torch.equal(tensors[f"{key}.SCB"], absmax)
+            expected = torch.round(weight.half().float() * (127.0 / absmax[:, None])).to(torch.int8)
+            assert torch.equal(tensors[f"{key}.weight"], expected)
+    quantized_keys = {f"blocks.{i}.{n}.{s}" for i in range(model.config.n_layers) for n in QUANTIZED
+                      for s in ("weight", "SCB", "weight_format")}
+    for key, value in tensors.items():
+        if key not in quantized_keys:
+            assert value.dtype == torch.float16, key
+    others = {key for key, _ in model.named_parameters() if not key.endswith(tuple(f"{n}.weight" for n in QUANTIZED))}
+    assert set(tensors) == quantized_keys | others
+
+
+def test_int8_logits_match_original(saved):
+    model, path = saved
+    int8 = load_transformer(path)
+    assert type(int8.blocks[0].attention.qkv).__name__ == "Linear8bitLt"
+    assert int8.blocks[0].attention.qkv.weight.dtype == torch.int8
+    reference, got = logits(model), logits(int8)
+    assert reference.std() > 1.0  # the peaked model really has trained-like logits
+    assert (got - reference).abs().max() < 0.02  # measured 0.0084
+    assert torch.equal(got.argmax(-1), reference.argmax(-1))
+    # Against its own dequantized weights the int8 model differs only by activation quantization.
+    assert (got - logits(load_transformer(path, precision="fp32"))).abs().max() < 0.01  # measured 0.0046
+
+
+def test_int8_samples_the_same_tokens(saved):
+    model, path = saved
+    int8 = load_transformer(path)
+    assert torch.equal(draw(int8, temperature=0), draw(model, temperature=0))
+    seeded = {"temperature": 1.0, "generator": torch.Generator().manual_seed(7)}
+    reference = draw(model, **seeded)
+    seeded["generator"] = torch.Generator().manual_seed(7)
+    assert torch.equal(draw(int8, **seeded), reference)
+
+
+def test_dequantized_loads(saved):
+    model, path = saved
+    _, tensors = read_checkpoint(path)
+    for precision, dtype, tolerance in (("bf16", torch.bfloat16, 0.1), ("fp32", torch.float32, 0.02)):
+        loaded = load_transformer(path, precision=precision)
+        assert all(p.dtype == dtype for p in loaded.parameters())
+        key = "blocks.1.mlp.down"
+        expected = tensors[f"{key}.weight"].float() * (tensors[f"{key}.SCB"][:, None] * (1 / 127))
+        assert torch.allclose(loaded.get_submodule(key).weight.float(), expected.to(dtype).float(), rtol=0, atol=0)
+        assert (logits(loaded) - logits(model)).abs().max() < tolerance  # measured bf16 0.047, fp32 0.0064
+
+
+def test_resaving_int8_is_lossless_and_shards_split(saved, tmp_path):
+    _, path = saved
+    limit = 20_000  # bytes of tensors per shard (the largest tensor is 19 kB): several shards
+    save_8bit(load_transformer(path), tmp_path, max_shard_size=limit)
+    shards = sorted(tmp_path.glob("*.safetensors"))
+    assert len(shards) > 1
+    assert (tmp_path / "diffusion_pytorch_model.safetensors.index.json").exists()
+    for shard in shards:
+        with safe_open(shard, "pt") as f:
+            assert sum(f.get_tensor(k).nbytes for k in f.keys()) <= limit
+    _, original = read_checkpoint(path)
+    _, again = read_checkpoint(tmp_path)
+    assert original.keys() == again.keys()
+    assert all(torch.equal(original[k], again[k]) and original[k].dtype == again[k].dtype for k in original)
+
+
+def test_quantize_rowwise_round_trip_error():
+    weight = torch.randn(64, 48) * 0.02
+    quantized, scb = quantize_rowwise(weight)
+    restored = quantized.float() * scb[:, None] / 127
+    # Row-wise absmax int8: error at most half a step of each row (plus fp16 rounding of the input).
+    step = scb[:, None] / 127
+    assert ((restored - weight).abs() <= step / 2 + weight.abs() * 2**-10).all()
+
+
+@pytest.fixture(scope="module")
+def default_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("default")
+    save_8bit(VideoPoetTransformer(), path)
+    return path
+
+
+def test_default_config_shards_stay_under_15_mib(default_checkpoint):
+    shards = sorted(default_checkpoint.glob("*.safetensors"))
+    assert len(shards) == 2
+    for shard in shards:
+        assert shard.stat().st_size <= 15 * MiB
+        with safe_open(shard, "pt") as f:
+            assert sum(f.get_tensor(k).nbytes for k in f.keys()) <= MAX_SHARD_BYTES
+
+
+@pytest.mark.xfail(strict=True, reason="the default config saves to 25,301,686 bytes (24.13 MiB) > 24 MiB; "
+                   "embed_dim 176 gives 23.42 MiB, mlp_hidden 960 gives 23.49 MiB (a change to transformer.py)")
+def test_default_config_fits_weight_budget(default_checkpoint):
+    assert sum(f.stat().st_size for f in default_checkpoint.iterdir()) <= 24 * MiB
+
+
+def test_forced_split_gives_identical_tokens(saved, tmp_path):
+    _, path = saved
+    kwargs = {"temperature": 1.0, "top_k": 40}
+    reference = draw(load_transformer(path, precision="fp32"), generator=torch.Generator().manual_seed(7), **kwargs)
+    # Block 0 in memory, block 1 offloaded to disk and brought in per call (accelerate hooks).
+    split = load_transformer(path, precision="fp32", device_map=block_device_map(2, ["cpu", "disk"]),
+                             offload_folder=tmp_path / "offload")
+    assert split.blocks[1].attention.qkv.weight.device.type == "meta"
+    assert torch.equal(draw(split, generator=torch.Generator().manual_seed(7), **kwargs), reference)
+    for block in split.blocks:  # each block's static KV cache sits where that block runs
+        hook = getattr(block, "_hf_hook", None)
+        runs_on = torch.device(hook.execution_device) if hook is not None else block.attention.qkv.weight.device
+        assert block.attention.k_cache.device == runs_on
+
+
+def test_device_map_auto_with_max_memory(saved, tmp_path):
+    _, path = saved
+    reference = draw(load_transformer(path, precision="fp32"), temperature=0)
+    # 100 kB of "cpu" holds the embeddings but not the blocks: accelerate offloads those to disk.
+    auto = load_transformer(path, precision="fp32", device_map="auto", max_memory={"cpu": "100KB"},
+                            offload_folder=tmp_path / "offload")
+    assert "disk" in auto.hf_device_map.values()
+    assert torch.equal(draw(auto, temperature=0), reference)
+
+
+def test_int8_explicit_cpu_map_and_disk_refusal(saved, tmp_path):
+    _, path = saved
+    reference = draw(load_transformer(path), temperature=0)
+    placed = load_transformer(path, device_map=block_device_map(2, ["cpu", "cpu"]))
+    assert torch.equal(draw(placed, temperature=0), reference)
+    with pytest.raises(ValueError, match="disk"):
+        load_transformer(path, device_map=block_device_map(2, ["cpu", "disk"]), offload_folder=tmp_path)

@@ -1,0 +1,298 @@
+"""8-bit storage of the VideoPoet LM and one loader for every precision, device and placement.
+
+The checkpoint is byte-for-byte the layout diffusers writes for a model loaded with
+`BitsAndBytesConfig(load_in_8bit=True)`: for each Linear inside the blocks `weight` int8
+(row-major), `SCB` fp32 (each output row's absmax) and `weight_format` uint8 0; everything else
+fp16 (embeddings, norms, and the small factorised embed_in / embed_out, which are
+llm_int8_skip_modules); config.json carries the `quantization_config`. So a GPU loads it with
+diffusers' own `from_pretrained`, and a CPU, which diffusers' bitsandbytes path refuses, gets the
+same `bitsandbytes.nn.Linear8bitLt` modules built here.
+
+Quantization is bitsandbytes' row-wise absmax (`int8_vectorwise_quant` on the weight cast to
+fp16, as `Int8Params` does when moved to a device), always run on the CPU so a checkpoint does not
+depend on the machine that wrote it. Checked on an H200 (bitsandbytes 0.50.2, torch 2.11) against
+what diffusers writes there from the same fp32 weights: same files, keys, dtypes, config; SCB,
+fp16 tensors and weight_format identical; int8 weights identical except +-1 in 0.002-0.005% of
+entries (9 of 442k in a qkv matrix), because the CUDA kernel scales by __fdividef(127, absmax), an
+approximate reciprocal, where the CPU divides exactly; both round half to even.
+
+Measured numerics (CPU, a random 4-layer d=128 model whose logits have std 1.8, 2 x 256 tokens;
+max |logit difference| against the original fp32 model, top-1 agreement):
+    int8 (LLM.int8, threshold 6)   0.043   98.6%
+    fp32 dequantized               0.031   98.8%
+    bf16 dequantized               0.068   98.8%
+    original weights run in bf16   0.061   98.6%
+so int8 costs about what bf16 arithmetic costs; greedy and seeded samples of the test model are
+token-identical to the original's (tests/test_quantization.py).
+
+    save_8bit(model, "weights/transformer")
+    model = load_transformer("weights/transformer")                      # int8 on the CPU
+    model = load_transformer(path, precision="bf16", device="cuda")      # dequantized
+    model = load_transformer(path, device="cuda", device_map="auto")     # diffusers + accelerate
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+import torch
+from accelerate import dispatch_model, infer_auto_device_map, init_empty_weights
+from accelerate.utils import get_balanced_memory
+from diffusers import BitsAndBytesConfig
+from safetensors.torch import load_file
+from torch import nn
+
+from videopoet.model.transformer import VideoPoetTransformer
+
+Precision = Literal["int8", "bf16", "fp32"]
+
+# Linears kept in fp16 next to the (never quantized) embeddings and norms: together 0.3 MB, and
+# the factorised tied head runs through them, so int8 there would cost accuracy for no room.
+SKIP_MODULES = ("embed_in", "embed_out")
+# 15 MB of tensors per shard keeps each file, header included, under the 15 MiB limit.
+MAX_SHARD_BYTES = 15 * 10**6
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+INDEX_NAME = "diffusion_pytorch_model.safetensors.index.json"
+# bitsandbytes dequantizes with this float32 constant (int8_vectorwise_dequant); using the same one
+# makes a bf16/fp32 load reproduce the int8 model's weights exactly.
+_INV_127 = 7.874015718698502e-3
+_FLOAT_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def int8_config() -> BitsAndBytesConfig:
+    """The quantization config written into config.json and given to diffusers on a GPU. The
+    outlier threshold stays at bitsandbytes' 6.0 so CPU and GPU run the same LLM.int8 algorithm."""
+    return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(SKIP_MODULES))
+
+
+def quantize_rowwise(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(out, in) float weight -> int8 (out, in) and fp32 SCB (out,), as `Int8Params` stores them."""
+    import bitsandbytes.functional as bnbf
+
+    quantized, scb, _ = bnbf.int8_vectorwise_quant(weight.detach().to("cpu", torch.float16).contiguous())
+    return quantized, scb
+
+
+def dequantize_rowwise(quantized: torch.Tensor, scb: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """int8 weight and SCB -> weight = int8 * SCB / 127 in `dtype`."""
+    return (quantized.float() * (scb.float().view(-1, 1) * _INV_127)).to(dtype)
+
+
+def _quantized_linear_names(model: nn.Module, skip: tuple[str, ...] | list[str] = SKIP_MODULES) -> list[str]:
+    # The same rule diffusers' replace_with_bnb_linear applies: every Linear not named in `skip`.
+    import bitsandbytes as bnb
+
+    return [name for name, module in model.named_modules()
+            if isinstance(module, (nn.Linear, bnb.nn.Linear8bitLt))
+            and not any(key == name or name.startswith(key + ".") or name.split(".")[-1] == key for key in skip)]
+
+
+def _int8_tensors(model: VideoPoetTransformer) -> dict[str, torch.Tensor]:
+    """The model's weights in checkpoint layout (CPU tensors). An already-int8 model keeps its
+    bytes, so saving a loaded int8 model again is lossless."""
+    import bitsandbytes as bnb
+
+    quantized = set(_quantized_linear_names(model))
+    tensors = {}
+    for name, module in model.named_modules():
+        if name in quantized:
+            if isinstance(module, bnb.nn.Linear8bitLt) and module.weight.dtype == torch.int8:
+                weight = module.weight.data
+                scb = module.weight.SCB if module.weight.SCB is not None else module.state.SCB
+            else:
+                weight, scb = quantize_rowwise(module.weight)
+            tensors[f"{name}.weight"] = weight.detach().to("cpu").contiguous()
+            tensors[f"{name}.SCB"] = scb.detach().to("cpu", torch.float32).contiguous()
+            tensors[f"{name}.weight_format"] = torch.tensor(0, dtype=torch.uint8)
+            if module.bias is not None:
+                tensors[f"{name}.bias"] = module.bias.detach().to("cpu", torch.float16)
+        else:
+            for key, param in module.named_parameters(recurse=False):
+                tensors[f"{name}.{key}" if name else key] = param.detach().to("cpu", torch.float16)
+    return tensors
+
+
+def _plain_config(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key != "quantization_config" and not key.startswith("_")}
+
+
+def _skeleton(config: dict) -> VideoPoetTransformer:
+    # Parameters on the meta device (no init cost), buffers real: they are derived from the config.
+    with init_empty_weights():
+        return VideoPoetTransformer.from_config(_plain_config(config))
+
+
+def _build(config: dict, tensors: dict[str, torch.Tensor], precision: Precision,
+           dtype: torch.dtype) -> VideoPoetTransformer:
+    """A CPU model from checkpoint-layout tensors (int8 or float): int8 -> Linear8bitLt holding the
+    int8 bytes; bf16/fp32 -> nn.Linear with dequantized weights. Non-quantized parameters in `dtype`."""
+    import bitsandbytes as bnb
+
+    model = _skeleton(config)
+    names = _quantized_linear_names(model)
+    if precision == "int8":
+        from diffusers.quantizers.bitsandbytes.utils import replace_with_bnb_linear
+
+        quantization = int8_config()
+        model = replace_with_bnb_linear(model, modules_to_not_convert=list(quantization.llm_int8_skip_modules),
+                                        quantization_config=quantization)
+    rest = dict(tensors)
+    for name in names:
+        weight = rest.pop(f"{name}.weight")
+        scb = rest.pop(f"{name}.SCB", None)
+        rest.pop(f"{name}.weight_format", None)
+        module = model.get_submodule(name)
+        if precision == "int8":
+            if scb is None:
+                weight, scb = quantize_rowwise(weight)
+            # What diffusers' create_quantized_param does with a serialized int8 weight.
+            param = bnb.nn.Int8Params(weight, requires_grad=False, has_fp16_weights=False).to("cpu")
+            param.SCB = scb.float()
+            module._parameters["weight"] = param
+        else:
+            value = weight.to(dtype) if scb is None else dequantize_rowwise(weight, scb, dtype)
+            module._parameters["weight"] = nn.Parameter(value, requires_grad=False)
+    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in rest.items()}, strict=False, assign=True)
+    missing = [key for key in missing if key.rsplit(".", 1)[0] not in names]
+    if missing or unexpected:
+        raise ValueError(f"checkpoint does not match the config: missing {missing}, unexpected {unexpected}")
+    if precision == "int8":
+        model.register_to_config(quantization_config=int8_config())
+        model.is_loaded_in_8bit = True
+    return model.eval().requires_grad_(False)
+
+
+def to_int8(model: VideoPoetTransformer) -> VideoPoetTransformer:
+    """A CPU int8 copy of `model` (any dtype or device): blocks' Linears as Linear8bitLt, the rest fp16."""
+    return _build(dict(model.config), _int8_tensors(model), "int8", torch.float16)
+
+
+def save_8bit(model: VideoPoetTransformer, out_dir: str | os.PathLike, max_shard_size: int = MAX_SHARD_BYTES) -> None:
+    """Write `model` as a serialized bitsandbytes int8 checkpoint (config.json with its
+    quantization_config, safetensors shards of at most `max_shard_size` bytes of tensors).
+    Works from any device; quantization runs on the CPU."""
+    to_int8(model).save_pretrained(out_dir, safe_serialization=True, max_shard_size=max_shard_size)
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """config.json and every tensor of a (sharded or single-file) safetensors checkpoint, on the CPU."""
+    path = Path(path)
+    config = json.loads((path / CONFIG_NAME).read_text())
+    if (path / INDEX_NAME).exists():
+        files = sorted(set(json.loads((path / INDEX_NAME).read_text())["weight_map"].values()))
+    else:
+        files = [WEIGHTS_NAME]
+    tensors = {}
+    for name in files:
+        tensors.update(load_file(path / name))
+    return config, tensors
+
+
+def is_int8_checkpoint(path: str | os.PathLike) -> bool:
+    config = json.loads((Path(path) / CONFIG_NAME).read_text())
+    return bool((config.get("quantization_config") or {}).get("load_in_8bit"))
+
+
+def _resolve_device_map(model: nn.Module, device_map: str | dict, max_memory: dict | None,
+                        dtype: torch.dtype) -> dict:
+    # diffusers' own rule for the string forms (auto / balanced / balanced_low_0 / sequential).
+    if isinstance(device_map, dict):
+        return device_map
+    no_split = list(model._no_split_modules)
+    if device_map != "sequential":
+        max_memory = get_balanced_memory(model, max_memory=max_memory, dtype=dtype,
+                                         no_split_module_classes=no_split, low_zero=device_map == "balanced_low_0")
+    device_map = infer_auto_device_map(model, max_memory=max_memory, no_split_module_classes=no_split, dtype=dtype)
+    # The root's own buffers (position-table offsets) are no module to place: dispatch_model keeps
+    # them on the main device, next to the embeddings that use them.
+    root_buffers = {name for name, _ in model.named_buffers(recurse=False)}
+    return {name: device for name, device in device_map.items() if name not in root_buffers}
+
+
+class _DropFp16CastWarning(logging.Filter):
+    # LLM.int8 quantizes activations from fp16 by design; bitsandbytes warns about that cast on
+    # every call when the surrounding model computes in fp32 or bf16, which it does on purpose here.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be cast from" not in record.getMessage()
+
+
+_DROP_FP16_CAST_WARNING = _DropFp16CastWarning()
+
+
+def load_transformer(
+    path: str | os.PathLike,
+    precision: Precision = "int8",
+    device: str | torch.device = "cpu",
+    device_map: str | dict | None = None,
+    max_memory: dict | None = None,
+    offload_folder: str | os.PathLike | None = None,
+) -> VideoPoetTransformer:
+    """Load the LM from `path` (an int8 checkpoint from `save_8bit`, or a float one from
+    `save_pretrained`) for inference.
+
+    Args:
+        precision: "int8" keeps the bitsandbytes int8 weights (Linear8bitLt); "bf16" / "fp32"
+            dequantize them (weight = int8 * SCB / 127).
+        device: "cpu" or "cuda[:i]" when no device_map is given.
+        device_map: accelerate placement — "auto" / "balanced" / "sequential" or an explicit
+            {module name: device} dict ("blocks.3": 1, ...; "disk" offloads, CPU-side only for
+            float weights). Blocks are never split (`_no_split_modules`); each block's KV cache is
+            allocated on that block's device.
+        max_memory: per-device budget for the string forms, e.g. {0: "10MiB", 1: "1GiB", "cpu": "2GiB"}.
+        offload_folder: where "disk" modules are kept (required when the map has any).
+    """
+    if precision not in ("int8", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'int8', 'bf16' or 'fp32', got {precision!r}")
+    device = torch.device(device)
+    if precision == "int8" and (device.type == "cuda" or _map_uses_cuda(device_map)):
+        return _load_int8_diffusers(path, device, device_map, max_memory)
+
+    config, tensors = read_checkpoint(path)
+    # int8 on the CPU computes outside its Linears in fp32: the checkpoint's fp16 values are exact
+    # there, and CPU fp16 kernels are slower than fp32 ones.
+    dtype = _FLOAT_DTYPES.get(precision, torch.float32)
+    model = _build(config, tensors, precision, dtype)
+    if precision == "int8":
+        logging.getLogger("bitsandbytes.autograd._functions").addFilter(_DROP_FP16_CAST_WARNING)
+    if device_map is None:
+        return model.to(device)
+    device_map = _resolve_device_map(model, device_map, max_memory, dtype)
+    if precision == "int8" and "disk" in device_map.values():
+        # accelerate brings offloaded int8 weights back through a CUDA device (Int8Params.to(0)).
+        raise ValueError("int8 weights cannot be disk-offloaded on a CPU-only placement; "
+                         "load precision='bf16' or 'fp32' for disk offload, or give the int8 model more memory")
+    model = dispatch_model(model, device_map, offload_dir=offload_folder)
+    model.hf_device_map = device_map
+    return model
+
+
+def _map_uses_cuda(device_map: str | dict | None) -> bool:
+    if device_map is None:
+        return False
+    if isinstance(device_map, str):
+        return torch.cuda.is_available()
+    return any(isinstance(d, int) or torch.device(d).type == "cuda" for d in device_map.values() if d != "disk")
+
+
+def _load_int8_diffusers(path, device: torch.device, device_map, max_memory) -> VideoPoetTransformer:
+    # A float checkpoint is quantized on load; a serialized int8 one already carries its config.
+    quantization = None if is_int8_checkpoint(path) else int8_config()
+    return VideoPoetTransformer.from_pretrained(
+        path, quantization_config=quantization, torch_dtype=torch.float16,
+        device_map=device_map if device_map is not None else str(device), max_memory=max_memory,
+    ).eval()
+
+
+def block_device_map(n_layers: int, devices: list) -> dict:
+    """An explicit device_map that spreads the blocks evenly over `devices` in order (whole blocks,
+    earliest blocks first) and keeps the embeddings, final norm and head on devices[0]."""
+    top = ["token_embedding", "embed_in", "embed_out", "modality_embedding", "position_embedding", "norm"]
+    device_map = {name: devices[0] for name in top}
+    for index in range(n_layers):
+        device_map[f"blocks.{index}"] = devices[index * len(devices) // n_layers]
+    return device_map
