@@ -6,18 +6,31 @@ one subfolder per component): a one-layer LM stored int8 by save_8bit, a tiny vi
 weights make random-looking clips, which is all the pipeline and app tests need. Built once per
 session: the pipeline tests and the app tests share it.
 
+`free_port`: a function returning a free local TCP port, for servers the tests launch.
+
 `one_thread`: torch on one thread for a module (`pytestmark = pytest.mark.usefixtures("one_thread")`).
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 import torch
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    return pick
 
 
 @pytest.fixture(scope="module")

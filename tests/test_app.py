@@ -7,7 +7,6 @@ with guidance off (one batch row instead of two) and mostly without sound, to st
 from __future__ import annotations
 
 import os
-import socket
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -27,17 +26,11 @@ from videopoet.world.vocab import CAMERAS  # noqa: E402
 pytestmark = pytest.mark.usefixtures("one_thread")  # the server runs in this process
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def client(weights_dir):
+def client(weights_dir, free_port):
     # The model tabs run on the tiny random weights of conftest.py: files, shapes, messages, not quality.
     app.MODEL.configure(weights=weights_dir, device="cpu")
-    app.launch(app.demo, server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    app.launch(app.demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         yield gradio_client.Client(app.demo.local_url, verbose=False)
     finally:

@@ -8,7 +8,6 @@ exactly as `python app.py --weights DIR` would for a user.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by scripts/setup.sh")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app_url(weights_dir):
-    port = _free_port()
+def app_url(weights_dir, free_port):
+    port = free_port()
     # One thread: the tiny test model is one small op after another (see tests/conftest.py).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--weights", str(weights_dir)],

@@ -1,17 +1,33 @@
-"""What every training script here shares: the learning-rate schedule, checkpoints that resume a
-run, the device name for model cards, and the error a run stops with when it has gone wrong."""
+"""What every training script here shares: the reproduce command and the accelerator, the
+learning-rate schedule, checkpoints that resume a run, the device name for model cards, and the
+error a run stops with when it has gone wrong."""
 
 from __future__ import annotations
 
 import math
 import platform
+import shlex
+import sys
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 
 
 class TrainingFailure(RuntimeError):
     """A run that has diverged or collapsed; raised instead of quietly saving a broken model."""
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that reproduces this run, as a model card quotes it."""
+    given = argv if argv is not None else sys.argv[1:]
+    return f"python -m {module} " + " ".join(shlex.quote(a) for a in given)
+
+
+def make_accelerator(device: str | None) -> Accelerator:
+    """bf16 autocast on CUDA (the default when a GPU is present), full precision on the CPU."""
+    use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    return Accelerator(mixed_precision="bf16" if use_cuda else "no", cpu=not use_cuda)
 
 
 def cosine_lr(progress: float, base: float, warmup: float = 0.03, floor: float = 0.02) -> float:

@@ -37,8 +37,6 @@ import argparse
 import contextlib
 import hashlib
 import json
-import shlex
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -53,6 +51,7 @@ from videopoet.tasks import AUDIO_FRAMES, AUDIO_LEVELS, MAX_TEXT_TOKENS, encode_
 from videopoet.tokenizers.audio import AudioTokenizer
 from videopoet.tokenizers.video import VideoTokenizer, frames_to_tensor
 from videopoet.training.data import iter_shards
+from videopoet.training.loop import command_line
 
 REAL_SOURCES = ("photo", "video")  # `labels["source"]` of real media (videopoet.world.real); the world's is "world"
 
@@ -221,8 +220,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--device", default=None)
     ap.add_argument("--batch", type=int, default=64, help="clips per tokenizer call")
     args = ap.parse_args(argv)
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.pretokenize " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.pretokenize", argv)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     index = pretokenize(args.data, args.out, args.weights, device, args.batch, command)
     summary = {k: v for k, v in index.items() if k != "shards"}

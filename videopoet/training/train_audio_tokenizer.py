@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
@@ -41,7 +39,7 @@ from tqdm import tqdm
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.eval.tokenizers import score_audio
 from videopoet.tokenizers.audio import AudioTokenizer
-from videopoet.training.loop import TrainingFailure, cosine_lr, device_name
+from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, make_accelerator
 
 TINY = {"channels": (4, 8, 8, 16, 16), "latent_dim": 8}
 FFT_SIZES = (2048, 1024, 512, 256, 128, 64)
@@ -296,8 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
     t_start = time.time()
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.train_audio_tokenizer " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.train_audio_tokenizer", argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     workers = args.workers or os.cpu_count() or 1
@@ -314,10 +311,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
-    from accelerate import Accelerator
-
-    want_cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
-    accelerator = Accelerator(mixed_precision="bf16" if want_cuda else "no", cpu=not want_cuda)
+    
+    accelerator = make_accelerator(args.device)
     device = accelerator.device
     torch.manual_seed(args.seed)
     torch.backends.cudnn.benchmark = True

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import sys
 import time
 from collections import deque
 from multiprocessing import get_context
@@ -43,7 +41,7 @@ from tqdm import tqdm
 from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.model.depth import DepthEstimator, evaluate_heldout, ssi_loss
-from videopoet.training.loop import TrainingFailure, cosine_lr, device_name
+from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, make_accelerator
 
 TINY = {"channels": (8, 16, 16, 24, 32)}
 MIN_DISPARITY_SPREAD = 1e-3  # a frame whose inverse depth varies less than this is one plane
@@ -374,8 +372,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args(argv)
     t_start = time.time()
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.train_depth " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.train_depth", argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # Half the cores: on the 16-core H200 machine 8 renderers delivered more frames in a minute than
@@ -399,10 +396,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _train(args, command: str, out: Path, workers: int, pool, t_start: float) -> dict:
-    from accelerate import Accelerator
-
-    want_cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
-    accelerator = Accelerator(mixed_precision="bf16" if want_cuda else "no", cpu=not want_cuda)
+    
+    accelerator = make_accelerator(args.device)
+    want_cuda = accelerator.device.type == "cuda"
     device = accelerator.device
     torch.manual_seed(args.seed)
     torch.backends.cudnn.benchmark = True

@@ -26,8 +26,6 @@ import json
 import math
 import os
 import random
-import shlex
-import sys
 import time
 from collections import deque
 from multiprocessing import get_context
@@ -47,7 +45,7 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
-from videopoet.training.loop import cosine_lr, device_name
+from videopoet.training.loop import command_line, cosine_lr, device_name
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 
@@ -381,8 +379,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
     t_start = time.time()
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.train_judge " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.train_judge", argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

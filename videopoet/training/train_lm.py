@@ -65,8 +65,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shlex
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -74,14 +72,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 from tqdm import tqdm
 
 from videopoet import tasks
 from videopoet.errors import VideoPoetError
 from videopoet.model.transformer import VideoPoetTransformer
 from videopoet.tasks import AUDIO_FRAMES, AUDIO_LEVELS, MASK_KINDS, MASK_TASK, MAX_TEXT_TOKENS, Vocabulary, make_mask
-from videopoet.training.loop import TrainingFailure, cosine_lr, device_name, load_checkpoint, save_checkpoint
+from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, load_checkpoint, make_accelerator, save_checkpoint
 from videopoet.world.camera import FRAMES
 
 TASK_WEIGHTS = {"t2v": 0.25, "i2v": 0.13, "t2i": 0.13, "stylize": 0.07, "continuation": 0.06, "v2a": 0.06,
@@ -517,13 +514,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args(argv)
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.train_lm " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.train_lm", argv)
     t_start = time.time()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    use_cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")) == "cuda"
-    accelerator = Accelerator(mixed_precision="bf16" if use_cuda else "no", cpu=not use_cuda)
+    accelerator = make_accelerator(args.device)
+    use_cuda = accelerator.device.type == "cuda"
     device = accelerator.device
     torch.manual_seed(args.seed)
     torch.backends.cuda.matmul.allow_tf32 = True

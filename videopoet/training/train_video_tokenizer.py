@@ -28,24 +28,23 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from accelerate import Accelerator
 from tqdm import tqdm
 
 from videopoet.tokenizers.video import VideoTokenizer
 from videopoet.training.data import load_shards
 from videopoet.training.loop import (
     TrainingFailure,
+    command_line,
     cosine_lr,
     device_name,
     load_checkpoint,
+    make_accelerator,
     save_checkpoint,
 )
 
@@ -180,13 +179,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m videopoet.training.train_video_tokenizer " + " ".join(shlex.quote(a) for a in given)
+    command = command_line("videopoet.training.train_video_tokenizer", argv)
     t_start = time.time()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    use_cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")) == "cuda"
-    accelerator = Accelerator(mixed_precision="bf16" if use_cuda else "no", cpu=not use_cuda)
+    accelerator = make_accelerator(args.device)
     device = accelerator.device
     torch.manual_seed(args.seed)
     torch.backends.cudnn.benchmark = True
