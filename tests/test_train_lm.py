@@ -12,6 +12,7 @@ import torch
 from accelerate import Accelerator
 
 from videopoet import tasks
+from videopoet.model.quantization import load_transformer
 from videopoet.model.transformer import VideoPoetTransformer
 from videopoet.structure import structure_video
 from videopoet.tokenizers import AudioTokenizer, VideoTokenizer
@@ -201,7 +202,12 @@ def test_train_lm_cli_resumes_and_writes_model_eval_and_card(data):
     assert result["command"] in card and "t2a" in card and "python -m videopoet.training.pretokenize" in card
     from safetensors import safe_open
 
+    dtypes = {}
     for shard in out.glob("*.safetensors"):
         with safe_open(shard, "pt") as f:
-            assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
-    assert VideoPoetTransformer.from_pretrained(out).config.vocab_size == saved["vocab"]["size"]
+            dtypes.update({k: f.get_tensor(k).dtype for k in f.keys()})
+    # The shipped format: the blocks' Linear weights int8, embeddings and norms fp16.
+    assert all(dtypes[k] == torch.int8 for k in dtypes if k.startswith("blocks.") and k.endswith(".weight")
+               and "norm" not in k)
+    assert dtypes["token_embedding.weight"] == torch.float16
+    assert load_transformer(out, precision="fp32").config.vocab_size == saved["vocab"]["size"]

@@ -56,8 +56,9 @@ about 220k tokens/s with 32,768), and `pretokenize` encodes about 120 clips/s wi
 bf16 autocast through accelerate on CUDA; AdamW, warm-up then cosine by wall time; gradient
 clipping; tqdm with tokens/s; JSON-lines log with the loss of every task; `--resume` continues
 from OUT/checkpoint.pt. A non-finite loss stops the run with TrainingFailure before anything is
-saved. At the end: held-out loss per task (clips held back by seed, or `--heldout-tokens`), fp16
-safetensors by save_pretrained, eval.json and a README.md model card.
+saved. At the end: the int8 checkpoint (`videopoet.model.save_8bit`, the shipped format), the
+held-out loss per task of that checkpoint (clips held back by seed, or `--heldout-tokens`),
+eval.json and a README.md model card.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ from tqdm import tqdm
 
 from videopoet import tasks
 from videopoet.errors import VideoPoetError
+from videopoet.model.quantization import load_transformer, save_8bit
 from videopoet.model.transformer import VideoPoetTransformer
 from videopoet.tasks import AUDIO_FRAMES, AUDIO_LEVELS, MASK_KINDS, MASK_TASK, MAX_TEXT_TOKENS, Vocabulary, make_mask
 from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, load_checkpoint, make_accelerator, save_checkpoint
@@ -465,7 +467,7 @@ def write_card(out: Path, result: dict) -> None:
 One transformer over text, video and audio tokens for every task of `videopoet/tasks.py`.
 {result['params']:,} parameters ({cfg['n_layers']} layers, d_model {cfg['d_model']}, {cfg['n_heads']} heads,
 vocabulary {cfg['vocab_size']:,} = specials + {result['vocab']['n_text']} caption tokens + 2^{result['vocab']['video_codebook_bits']}
-video codes + 4 x 1024 audio codes), fp16 safetensors ({size_mib:.1f} MiB, shards of at most 15 MB).
+video codes + 4 x 1024 audio codes), int8 safetensors ({size_mib:.1f} MiB, shards of at most 15 MB).
 Architecture: `videopoet/model/transformer.py`; task mixture and batching:
 `videopoet/training/train_lm.py`.
 
@@ -634,8 +636,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"tokens/s)", flush=True)
 
     raw.eval()
-    raw.half().save_pretrained(out, max_shard_size="15MB")
-    saved_model = VideoPoetTransformer.from_pretrained(out, torch_dtype=torch.float32).to(device)
+    # The shipped format is int8 (24 MiB budget); the held-out losses are those of that checkpoint.
+    save_8bit(raw, out)
+    saved_model = load_transformer(out, precision="fp32", device=device)
     held_sampler = TaskSampler(held_pools, held_members, vocab, args.batch_tokens, 0.0, np.random.default_rng(1234))
     heldout = evaluate(saved_model, held_sampler, trained_tasks, args.heldout, args.batch_tokens, accelerator.autocast)
     result = {"command": command,
