@@ -95,8 +95,8 @@ def test_training_smoke(tmp_path):
 
     pool = write_dataset(tmp_path / "pool", 8, shard_size=4, real_fraction=0.5, workers=2, structure=False)
     result = main(["--out", str(tmp_path / "tok"), "--data", str(pool), "--steps", "3", "--batch", "2",
-                   "--tiny", "--heldout", "2", "--device", "cpu", "--keep-checkpoint"])
-    assert result["steps"] == 3
+                   "--tiny", "--heldout", "2", "--device", "cpu", "--keep-checkpoint", "--entropy-loss-weight", "0.005"])
+    assert result["steps"] == 3 and result["config"]["entropy_loss_weight"] == 0.005
     for name in ("config.json", "diffusion_pytorch_model.safetensors", "eval.json", "README.md", "train_log.jsonl"):
         assert (tmp_path / "tok" / name).exists(), name
     assert 0 < result["video_psnr_world"] < 60 and 0 <= result["code_usage"] <= 1
