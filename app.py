@@ -271,11 +271,15 @@ def _size(orientation) -> tuple[int, int]:
     return ORIENTATIONS[orientation]
 
 
-def _seed(seed) -> int:
+def _whole_number(value, what: str) -> int:
     try:
-        value = int(seed)
+        return int(value)
     except (TypeError, ValueError):
-        raise VideoPoetError(f"the seed must be a whole number, not {seed!r}") from None
+        raise VideoPoetError(f"{what} must be a whole number, not {value!r}") from None
+
+
+def _seed(seed) -> int:
+    value = _whole_number(seed, "the seed")
     if not 0 <= value <= MAX_SEED:
         raise VideoPoetError(f"the seed must be between 0 and {MAX_SEED}, not {value}")
     return value
@@ -553,10 +557,7 @@ def _model_seed(seed) -> int | None:
     """-1 (or nothing): a fresh seed every run, reported in the details; else 0..MAX_SEED."""
     if seed is None or seed == "":
         return None
-    try:
-        value = int(seed)
-    except (TypeError, ValueError):
-        raise VideoPoetError(f"the seed must be a whole number, not {seed!r}") from None
+    value = _whole_number(seed, "the seed")
     return None if value == -1 else _seed(value)
 
 
@@ -1111,10 +1112,7 @@ def extend(seconds: int, prompt: str, video, orientation: str, sound: bool, seed
         the movie so far (mp4), its history, details.
     """
     state = _extend_state(state)
-    try:
-        n = int(seconds)
-    except (TypeError, ValueError):
-        raise VideoPoetError(f"seconds must be a whole number, not {seconds!r}") from None
+    n = _whole_number(seconds, "seconds")
     if not 1 <= n <= MAX_EXTEND_SECONDS:
         raise VideoPoetError(f"extend by 1 to {MAX_EXTEND_SECONDS} seconds at a time, not {n}")
     text, notices = _prompt(prompt, required=False)
