@@ -50,7 +50,7 @@ import cv2
 import gradio as gr
 import numpy as np
 
-from videopoet import media, storyboard
+from videopoet import DEFAULT_PRECISION, PRECISIONS, media, storyboard
 from videopoet.errors import VideoPoetError
 from videopoet.media import write_video
 from videopoet.storyboard import DEFAULT_CROSSFADE_S, MAX_SCENES
@@ -77,8 +77,6 @@ DEPTH_RANGE = (0.08, 3.0)  # world depths: nearest effects ~0.1, subjects 0.5, s
 
 WEIGHTS_ENV = "VIDEOPOET_WEIGHTS"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights"
-PRECISIONS = ("int8", "bf16", "fp32")  # the pipeline's; int8 is the shipped format
-DEFAULT_PRECISION = "int8"
 LM_COMPONENTS = ("transformer", "video_tokenizer", "audio_tokenizer", "caption_tokenizer")
 SHARED_COMPONENTS = ("video_tokenizer", "audio_tokenizer", "caption_tokenizer", "depth_estimator", "interpreter")
 # The LM keeps one static KV cache per model, and two decodes on a 2-core CPU only slow each other down.
@@ -780,7 +778,8 @@ def text_to_video(prompt: str, camera: str, orientation: str, sound: bool, seed:
         sound: also write the sound (a video-to-audio pass over the clip's tokens).
         seed: -1 for a new seed each run, else 0..2**31-1 (the same seed and settings give the same clip).
         temperature, top_k, cfg_scale, negative_prompt: sampling (top_k 0 = no limit, cfg_scale 1 = off).
-        precision: the language model's weights: "int8", "bf16" or "fp32".
+        precision: how the language model's int8 checkpoint is loaded: "bf16" (dequantized, fastest),
+            "int8" (kept 8-bit) or "fp32".
     Returns:
         the clip (mp4, with sound unless turned off), what the prompt was interpreted as, and details
         (seed, the caption the model saw, notices, timing).
@@ -1314,7 +1313,7 @@ def advanced_controls(guided: bool = True) -> list:
             seed = gr.Number(-1, precision=0, label="Seed", minimum=-1, maximum=MAX_SEED,
                              info="-1: a new seed every run (the one used is in the details)")
             precision = gr.Radio(list(PRECISIONS), value=DEFAULT_PRECISION, label="Precision",
-                                 info="int8: the shipped weights, smallest · bf16: fastest on GPUs and recent CPUs")
+                                 info="bf16: fastest · int8: kept 8-bit, least memory · fp32: full precision")
         with gr.Row():
             temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature",
                                     info="0 = always the most likely token")

@@ -48,13 +48,16 @@ def codes(out) -> np.ndarray:
 # Loading
 
 
-def test_loads_int8_by_default_and_generates(weights_dir):
+def test_loads_the_int8_checkpoint_bf16_by_default_or_kept_8bit_and_generates(weights_dir):
     import bitsandbytes as bnb
     from tokenizers import Tokenizer
 
     from videopoet.pipeline import VideoPoetOutput, VideoPoetPipeline
 
-    pipe8 = VideoPoetPipeline.from_pretrained(weights_dir, device="cpu", use_interpreter=False)
+    default = VideoPoetPipeline.from_pretrained(weights_dir, device="cpu", use_interpreter=False)
+    assert default.transformer.dtype == torch.bfloat16
+    assert not any(isinstance(m, bnb.nn.Linear8bitLt) for m in default.transformer.modules())
+    pipe8 = VideoPoetPipeline.from_pretrained(weights_dir, precision="int8", device="cpu", use_interpreter=False)
     assert any(isinstance(m, bnb.nn.Linear8bitLt) for m in pipe8.transformer.modules())
     assert set(pipe8.components) == {"transformer", "video_tokenizer", "audio_tokenizer", "caption_tokenizer",
                                      "depth_estimator", "interpreter"}

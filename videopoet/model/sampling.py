@@ -66,19 +66,22 @@ def _filter_and_draw(logits: torch.Tensor, temperature: float, top_k: int | None
     if temperature <= 0:
         return logits.argmax(dim=-1)
     logits = logits / temperature
+    # Draw among the kept candidates only: a multinomial over the whole 16k-code range cost more
+    # per token on the CPU than the top-k that already names the candidates.
+    ids = None
     if top_k is not None and top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+        logits, ids = logits.topk(top_k, dim=-1)
     if top_p is not None and top_p < 1.0:
-        sorted_logits, order = logits.sort(dim=-1, descending=True)
-        probs = sorted_logits.softmax(dim=-1)
+        if ids is None:
+            logits, ids = logits.sort(dim=-1, descending=True)
+        probs = logits.softmax(dim=-1)
         # Drop a token when the tokens ranked above it already cover top_p (the top one always stays).
-        drop_sorted = probs.cumsum(dim=-1) - probs > top_p
-        logits = logits.masked_fill(drop_sorted.scatter(-1, order, drop_sorted), float("-inf"))
+        logits = logits.masked_fill(probs.cumsum(dim=-1) - probs > top_p, float("-inf"))
     probs = logits.softmax(dim=-1)
     # Draw where the generator lives, so a CPU generator gives the same tokens on any model device.
     device = generator.device if generator is not None else probs.device
-    return torch.multinomial(probs.to(device), 1, generator=generator).squeeze(-1).to(logits.device)
+    drawn = torch.multinomial(probs.to(device), 1, generator=generator).to(logits.device)
+    return (drawn if ids is None else ids.gather(-1, drawn)).squeeze(-1)
 
 
 def _per_row(layout: torch.Tensor, rows: int, trailing: int) -> torch.Tensor:
@@ -144,16 +147,22 @@ def sample(
         raise ValueError(f"output_positions / output_modality must describe {n_new} tokens")
 
     prompt_len = prompts.tokens.shape[1]
-    model.setup_cache(rows * halves, prompt_len + n_new, device, model.dtype)
+    model.setup_cache(rows * halves, prompt_len + n_new, device)
     logits = model.prefill(prompts.tokens.to(device), prompts.positions.to(device), prompts.modality.to(device),
                            prompts.prefix_len.to(device), prompts.valid_mask().to(device))
     vocab = logits.shape[-1]
-    out = torch.empty(rows, n_new, dtype=torch.long, device=device)
-    for step in range(n_new):
+
+    def checked_range(step: int) -> tuple[int, int]:
         lo, hi = allowed_range(step) if callable(allowed_range) else (allowed_range or (0, vocab))
         if not 0 <= lo < hi <= vocab:
             raise ValueError(f"allowed_range ({lo}, {hi}) at step {step} is not inside [0, {vocab})")
-        allowed = logits[:, lo:hi].float()
+        return lo, hi
+
+    lo, hi = checked_range(0)
+    logits = logits[:, lo:hi]
+    out = torch.empty(rows, n_new, dtype=torch.long, device=device)
+    for step in range(n_new):
+        allowed = logits.float()
         if guided:
             cond, unconditional = allowed.chunk(2)
             allowed = cond + (cfg_scale - 1.0) * (cond - unconditional)
@@ -163,5 +172,7 @@ def sample(
         if step + 1 < n_new:
             token = out[:, step : step + 1].repeat(halves, 1)
             cache_position = torch.tensor([prompt_len + step], device=device)
-            logits = model.decode_step(token, positions[:, step : step + 1], modality[:, step : step + 1], cache_position)
+            lo, hi = checked_range(step + 1)
+            logits = model.decode_step(token, positions[:, step : step + 1], modality[:, step : step + 1],
+                                       cache_position, vocab_range=(lo, hi))
     return out

@@ -2,7 +2,7 @@
 
     python -m videopoet.training.pretokenize --data /tmp/pool/square /tmp/pool/portrait --out /tmp/tokens \
         --weights weights --device cuda
-    python -m videopoet.training.train_lm --tokens /tmp/tokens --out weights/transformer --minutes 12 --device cuda
+    python -m videopoet.training.train_lm --tokens /tmp/tokens --out weights/transformer --device cuda
 
 Alternating gradient descent (VideoPoet §3.3): every step draws one task, then one group of clips
 whose sequences for that task have exactly the same length (same orientation, same real/world
@@ -498,13 +498,14 @@ def main(argv: list[str] | None = None) -> dict:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", nargs="+", required=True, help="token directories written by videopoet.training.pretokenize")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--minutes", type=float, default=12.0, help="training wall time (evaluation comes after)")
+    ap.add_argument("--minutes", type=float, default=8.5, help="training wall time (evaluation comes after)")
     ap.add_argument("--steps", type=int, default=None, help="stop after this many steps (smoke runs)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--batch-tokens", type=int, default=65536, help="tokens per step (whole sequences)")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=4e-4,
+                    help="peak learning rate (1e-3 went non-finite at step 1200 of an H200 run)")
     ap.add_argument("--caption-dropout", type=float, default=0.1)
-    ap.add_argument("--heldout", type=int, default=48, help="held-out sequences per task scored at the end")
+    ap.add_argument("--heldout", type=int, default=24, help="held-out sequences per task scored at the end")
     ap.add_argument("--heldout-fraction", type=float, default=0.02, help="clips held back by seed")
     ap.add_argument("--heldout-tokens", nargs="*", default=None, help="held-out token directories instead")
     ap.add_argument("--tiny", action="store_true", help="a tiny model (tests, smoke runs)")
