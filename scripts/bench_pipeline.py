@@ -55,7 +55,6 @@ def main():
         results.append({"precision": precision, "load_s": round(load_s, 2),
                         "seconds_per_clip": round(sum(totals) / len(totals), 2),
                         "decode_s": round(sum(decodes) / len(decodes), 2)})
-        del pipe
     print(json.dumps({"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "load_average": [round(x, 2) for x in os.getloadavg()], "audio": args.audio,
                       "results": results}, indent=1))

@@ -203,7 +203,7 @@ def test_bad_input_is_one_line_and_exit_code_2(judge_dir, tmp_path, monkeypatch,
         (["bench", "--task", "t2x", "--n", "2", "--judge", str(judge_dir)], "unknown task 't2x'"),
         (["bench", "--task", "t2v", "--n", "0", "--judge", str(judge_dir)], "n must be"),
         (["bench", "--task", "all", "--n", "2"], "weights/judge not found"),
-        (["bench", "--task", "t2v", "--n", "2", "--judge", str(judge_dir), "--generators", "lm"], "unknown generator"),
+        (["bench", "--task", "t2v", "--n", "2", "--judge", str(judge_dir), "--generators", "nope"], "unknown generator"),
         (["judge", "--json", "--n", "4"], "weights/judge not found"),
         (["bench", "--task", "t2v", "--n", "two"], "invalid int value"),
     ]

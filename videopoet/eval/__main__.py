@@ -1,8 +1,8 @@
 """python -m videopoet.eval COMMAND — the benchmark, the judge's own accuracy, the tokenizers.
 
     bench --task T|all --n N [--json] [--report DIR]   metrics per generator on held-out items
-          [--generators ground_truth,first_frame,random_tokens,independent_ground_truth]
-          [--judge weights/judge] [--seed S] [--workers W]
+          [--generators ground_truth,first_frame,random_tokens,independent_ground_truth,lm]
+          [--judge weights/judge] [--seed S] [--workers W] [--weights weights] [--precision bf16|int8|fp32]
     judge [--json] [--n N] [--weights weights/judge]   the judge's held-out accuracy per head
     tokenizers [--n N] [--device D] [--json] [--weights weights]   tokenizer reconstruction
 
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from videopoet import DEFAULT_PRECISION, PRECISIONS
 from videopoet.errors import VideoPoetError
 
 
@@ -71,7 +72,8 @@ def cmd_bench(args) -> None:
     for task in tasks:
         item_seeds(task, args.n, args.seed)  # bad input fails here, before anything slow starts
     judge_folder(args.judge, "--judge")
-    generators = builtin_generators([g.strip() for g in args.generators.split(",") if g.strip()])
+    generators = builtin_generators([g.strip() for g in args.generators.split(",") if g.strip()],
+                                    weights=args.weights, precision=args.precision)
     if not generators:
         raise VideoPoetError("--generators names no generator")
     examples: list[dict] | None = [] if args.report else None
@@ -133,6 +135,9 @@ def main(argv=None) -> int:
     p.add_argument("--judge", default="weights/judge", help="the judge's folder")
     p.add_argument("--seed", type=int, default=HELD_OUT_FIRST_SEED, help="first seed of the held-out range")
     p.add_argument("--workers", type=int, help="render and metric processes (default: every core)")
+    p.add_argument("--weights", default="weights", help="the weights folder lm loads (and random_tokens' tokenizers)")
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                   help="how lm loads its int8 checkpoint")
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("judge", help="the judge's held-out accuracy per head")
     p.add_argument("--json", action="store_true")

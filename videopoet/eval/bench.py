@@ -46,12 +46,14 @@ no input leaks into its verdict.
 
 Generators are `Callable[[str, BenchItem], GeneratedClip]`. Built in: `ground_truth` (the upper
 bound), `independent_ground_truth` (the same scene from another seed: the FWD noise floor),
-`first_frame` (a still), `RandomTokens` (uniform random tokens through the tokenizers).
+`first_frame` (a still), `RandomTokens` (uniform random tokens through the tokenizers), and `lm`
+(`LanguageModel`: the shipped language model, each task through `VideoPoetPipeline`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +64,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from videopoet import DEFAULT_PRECISION
 from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import (
     HELD_OUT_FIRST_SEED,
@@ -131,8 +134,8 @@ TEXT_KINDS = ("subjects", "action", "background", "style", "camera", "effects")
 ASKED_KEYS = ("subjects", "action", "background", "style", "camera", "effects", "then")
 
 __all__ = ["AUDIO_OUT", "TASKS", "VIDEO_OUT", "BenchItem", "GeneratedClip", "Generator", "GeneratorSkipped", "Given",
-           "RandomTokens", "Truth", "build_items", "builtin_generators", "contact_sheet", "first_frame",
-           "ground_truth", "independent_ground_truth", "item_seeds", "markdown_report", "run_bench",
+           "LanguageModel", "RandomTokens", "Truth", "build_items", "builtin_generators", "contact_sheet",
+           "first_frame", "ground_truth", "independent_ground_truth", "item_seeds", "markdown_report", "run_bench",
            "worker_pool", "write_report"]
 
 
@@ -379,17 +382,109 @@ class RandomTokens:
         return GeneratedClip(video, audio)
 
 
-BUILTIN = ("ground_truth", "first_frame", "random_tokens", "independent_ground_truth")
+class LanguageModel:
+    """The language model: each task run as the matching `VideoPoetPipeline` task.
+
+    The pipeline loads on first use from `weights` (the folder holding model_index.json) at
+    `precision` on `device` (default CUDA when available), without the prompt interpreter: the
+    captions are already in the world's caption grammar the model trained on. A weights folder
+    lacking a component skips the generator; a loaded `VideoPoetPipeline` can be passed as `pipe`.
+    An item samples from seed `seed + item.seed`, so a run is reproducible; video tasks make no
+    sound unless the task outputs it.
+
+    t2v, t2i, i2v, inpaint, outpaint, stylize (from the structure video), v2a, a2v and t2a are the
+    pipeline's tasks of those names, given the caption wherever the task takes text. Continuation and
+    long video are `extend`, which continues the last second (latent frames 3..4) of a clip's tokens:
+    the given 9 frames encode to latent frames 0..2, whose second (1..2, the context continuation
+    trains on) is put there. Their output is the given frames through the tokenizer, then the new
+    seconds, as a long video is stitched; continuation's sound is the given sound, then the new second.
+    """
+
+    def __init__(self, weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
+                 device: str | torch.device | None = None, seed: int = 0, pipe=None):
+        self.weights = Path(weights)
+        self.precision = precision
+        self.device = device
+        self.seed = seed
+        self.pipe = pipe
+
+    def _pipeline(self):
+        if self.pipe is None:
+            from videopoet.pipeline import COMPONENTS, VideoPoetPipeline
+
+            for path in (self.weights / "model_index.json", *(self.weights / name for name in COMPONENTS)):
+                if not path.exists():
+                    raise GeneratorSkipped(f"{path} not found")
+            self.pipe = VideoPoetPipeline.from_pretrained(self.weights, precision=self.precision, device=self.device,
+                                                          use_interpreter=False)
+        return self.pipe
+
+    def __call__(self, task: str, item: BenchItem) -> GeneratedClip:
+        pipe = self._pipeline()
+        g = item.given
+        seed = self.seed + item.seed
+        portrait = g.size == pipe.clip_size(portrait=True)
+        clip_args = {"portrait": portrait, "with_audio": False, "seed": seed}
+        if task == "t2v":
+            return GeneratedClip(pipe.text_to_video(g.caption, **clip_args).frames)
+        if task == "t2i":
+            return GeneratedClip(pipe.text_to_image(g.caption, portrait=portrait, seed=seed).frames)
+        if task == "i2v":
+            return GeneratedClip(pipe.image_to_video(g.image, g.caption, **clip_args).frames)
+        if task in ("inpaint", "outpaint"):
+            fill = pipe.inpaint if task == "inpaint" else pipe.outpaint
+            return GeneratedClip(fill(g.video, g.mask, g.caption, **clip_args).frames)
+        if task == "stylize":
+            return GeneratedClip(pipe.stylize(g.caption, structure=g.structure, **clip_args).frames)
+        if task == "v2a":
+            return GeneratedClip(audio=pipe.video_to_audio(g.video, portrait=portrait, seed=seed).audio)
+        if task == "a2v":
+            return GeneratedClip(pipe.audio_to_video(g.audio, g.caption, portrait=portrait, seed=seed).frames)
+        if task == "t2a":
+            return GeneratedClip(audio=pipe.text_to_audio(g.caption, seed=seed).audio)
+        if task in ("continuation", "long_video"):
+            return self._continue(pipe, task, g, seed)
+        raise VideoPoetError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+
+    @staticmethod
+    def _continue(pipe, task: str, g: Given, seed: int) -> GeneratedClip:
+        from videopoet.media import fit_audio
+        from videopoet.pipeline import NEW_AUDIO_FRAMES
+
+        given = pipe.video_tokenizer.encode_frames(g.video)  # latent frames 0..2
+        clip = np.concatenate([given, given[1:]])  # only its last second (latent frames 3..4) is read
+        context = pipe.video_tokenizer.decode_frames(given)
+        if task == "long_video":
+            seconds = math.ceil((g.frames - CONTEXT_FRAMES) / FPS)
+            out = pipe.extend(clip, g.caption, num_seconds=seconds, with_audio=False, seed=seed)
+            return GeneratedClip(np.concatenate([context, out.frames])[:g.frames])
+        # extend's sound context is the last second of the track's codes (frames 56..105);
+        # continuation trained on the second from frame 6, so the given sound goes one second later.
+        track = fit_audio(np.concatenate([np.zeros(SAMPLE_RATE, np.float32), g.audio]), CLIP_SAMPLES)
+        out = pipe.extend(clip, g.caption, audio=track, seed=seed)
+        # The new second starts at audio frame 56 of the clip: the given sound is cut there.
+        start = NEW_AUDIO_FRAMES.start * pipe.audio_tokenizer.hop
+        audio = fit_audio(np.concatenate([g.audio[:start], out.audio]), CLIP_SAMPLES)
+        return GeneratedClip(np.concatenate([context, out.frames]), audio)
 
 
-def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokenizer=None) -> dict[str, Generator]:
-    """Built-in generators by name (see BUILTIN); tokenizers, when given, go to random_tokens."""
+BUILTIN = ("ground_truth", "first_frame", "random_tokens", "independent_ground_truth", "lm")
+
+
+def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokenizer=None,
+                       weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION
+                       ) -> dict[str, Generator]:
+    """Built-in generators by name (see BUILTIN). `weights` is the folder lm loads and random_tokens
+    takes its tokenizers from (unless they are given); `precision` is lm's."""
     table = {"ground_truth": ground_truth, "first_frame": first_frame,
              "independent_ground_truth": independent_ground_truth}
     out: dict[str, Generator] = {}
     for name in names:
         if name == "random_tokens":
-            out[name] = RandomTokens(video_tokenizer, audio_tokenizer)
+            out[name] = RandomTokens(video_tokenizer, audio_tokenizer, str(Path(weights) / "video_tokenizer"),
+                                     str(Path(weights) / "audio_tokenizer"))
+        elif name == "lm":
+            out[name] = LanguageModel(weights, precision)
         elif name in table:
             out[name] = table[name]
         else:
@@ -618,7 +713,8 @@ def markdown_report(results: dict[str, dict]) -> str:
     lines = ["# Benchmark report", "",
              ("Ground truth is the upper bound; `first_frame` (a still) and `random_tokens` (uniform random tokens "
               "decoded) are trivial baselines; `independent_ground_truth` (the same scene from another seed) is "
-              "the noise floor of FWD. Items are held-out world scenes (seeds never trained on)."), ""]
+              "the noise floor of FWD; `lm` is the language model. Items are held-out world scenes (seeds never "
+              "trained on)."), ""]
     for task, result in results.items():
         gens = result["generators"]
         seeds = result["items"]
