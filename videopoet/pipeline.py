@@ -1,6 +1,6 @@
 """The whole VideoPoet system as one diffusers `DiffusionPipeline`: one language model, every task.
 
-    pipe = VideoPoetPipeline.from_pretrained("weights")                  # LM int8 by default
+    pipe = VideoPoetPipeline.from_pretrained("weights")                  # the int8 LM checkpoint, run in bf16
     out = pipe.text_to_video("A raccoon dancing in Times Square", seed=0)
     out.frames, out.audio                                                # (17, 128, 128, 3) uint8, (34000,) float32
     out.save("raccoon.mp4")                                              # H.264 + AAC
