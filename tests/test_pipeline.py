@@ -184,6 +184,9 @@ def test_outpaint_with_a_pixel_mask_keeps_the_rest(pipe):
     out = pipe.outpaint(video, pixels, with_audio=False, seed=4)
     given = pipe.video_tokenizer.encode_frames(video)
     assert np.array_equal(codes(out)[:, :, 3:], given[:, :, 3:])
+    # Outside the regenerated cells the clip keeps its own pixels; inside, it does not.
+    assert np.array_equal(out.frames[:, :, 24:], video[:, :, 24:])
+    assert not np.array_equal(out.frames[:, :, :24], video[:, :, :24])
 
 
 def test_mask_presets(pipe):
