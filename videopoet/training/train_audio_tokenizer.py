@@ -311,7 +311,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
-    
     accelerator = make_accelerator(args.device)
     device = accelerator.device
     torch.manual_seed(args.seed)

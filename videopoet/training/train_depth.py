@@ -396,7 +396,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _train(args, command: str, out: Path, workers: int, pool, t_start: float) -> dict:
-    
     accelerator = make_accelerator(args.device)
     want_cuda = accelerator.device.type == "cuda"
     device = accelerator.device

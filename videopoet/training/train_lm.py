@@ -80,7 +80,15 @@ from videopoet.errors import VideoPoetError
 from videopoet.model.quantization import load_transformer, save_8bit
 from videopoet.model.transformer import VideoPoetTransformer
 from videopoet.tasks import AUDIO_FRAMES, AUDIO_LEVELS, MASK_KINDS, MASK_TASK, MAX_TEXT_TOKENS, Vocabulary, make_mask
-from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, load_checkpoint, make_accelerator, save_checkpoint
+from videopoet.training.loop import (
+    TrainingFailure,
+    command_line,
+    cosine_lr,
+    device_name,
+    load_checkpoint,
+    make_accelerator,
+    save_checkpoint,
+)
 from videopoet.world.camera import FRAMES
 
 TASK_WEIGHTS = {"t2v": 0.25, "i2v": 0.13, "t2i": 0.13, "stylize": 0.07, "continuation": 0.06, "v2a": 0.06,
