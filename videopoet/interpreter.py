@@ -5,10 +5,11 @@ first mapped onto the world's vocabulary (subjects, actions, scenes, effects, st
 accessories) and then rewritten in the caption grammar's own words. Mapping works in two passes:
 
 1. exact phrases: every phrase the caption grammar can write, each concept's name, plural subject
-   names and a few common synonyms, matched longest first on normalised words;
+   names, a few common synonyms and what a scene shows (a forest: the snowy mountain's pines),
+   matched longest first on normalised words;
 2. MiniLM similarity for the words that are left: every short span of them (up to four words inside
-   one clause) is embedded and compared with the concept phrases; a span is kept when it is closer
-   than its kind's threshold, best spans first, spans never overlapping.
+   one clause, not led by a preposition) is embedded and compared with the concept phrases; a span
+   is kept when it is closer than its kind's threshold, best spans first, spans never overlapping.
 
 What is left after both passes is reported as a notice ("not in this world, left out: …"), as is
 everything the world cannot show together (a second background, a fourth subject, rain indoors).
@@ -85,9 +86,12 @@ while as so there their his her he she they them some very really just also then
 starts start starting begins begin beginning keeps keep goes go gets get can will would while
 """.split())
 # Words that may sit inside a matched span but say nothing on their own ("camera zooms in"), or
-# too little to pick a concept ("playing" the saxophone is not "playing cards").
+# too little to pick a concept ("playing" the saxophone is not "playing cards"; most outdoor
+# scenes have a sky and clouds, yet "sky" alone is 0.85 from "night sky", "clouds" 0.79 from
+# "clouds of smoke").
 FILLER = frozenset("""
 camera shot shots footage video clip scene scenes view image picture frame background foreground
+sky skies cloud clouds
 slowly quickly gently suddenly softly fast slow together around little big large small huge tiny
 in on at by with through into onto over under above below beneath near from across along behind
 beside among up down out off for toward towards while during day next
@@ -117,7 +121,8 @@ WEATHER_HOME = {"snow": "snowy mountain", "rain": "grassy meadow", "lightning": 
 
 # Common ways of saying what the vocabulary says, for words MiniLM places too far from every
 # phrase of their concept (measured: "new york" is 0.26 from "in Times Square", "camera moves to
-# the left" 0.38 from "Pan left"). Each is both an exact phrase and an embedding anchor.
+# the left" 0.38 from "Pan left"), and places the world has no scene for but one that stands in
+# (a farm, a savanna, an island). Each is both an exact phrase and an embedding anchor.
 EXTRA_PHRASES: dict[str, dict[str, list[str]]] = {
     "subject": {
         "cat": ["kitten", "kitty"], "dog": ["puppy", "pup", "doggy"], "horse": ["pony", "stallion", "mare"],
@@ -155,12 +160,13 @@ EXTRA_PHRASES: dict[str, dict[str, list[str]]] = {
         "stormy sea": ["ocean", "sea", "rough sea", "storm at sea"],
         "nebula": ["space", "outer space", "galaxy", "cosmos", "among the stars"],
         "sea cliff": ["cliff", "clifftop", "cliff edge", "coastal cliffs"],
-        "sunny beach": ["beach", "seaside", "shore", "sand"],
+        "sunny beach": ["beach", "seaside", "shore", "sand", "island", "tropical island", "desert island"],
         "frozen lake": ["ice", "ice rink", "frozen pond", "frozen river"],
         "forge": ["blacksmith", "smithy", "furnace", "anvil"],
-        "mars": ["red planet", "martian desert", "martian surface"],
-        "jungle city": ["jungle", "rainforest", "waterfall", "ancient ruins", "elven city"],
-        "grassy meadow": ["meadow", "field", "grass", "grassland", "prairie", "tall grass", "park"],
+        "mars": ["red planet", "martian desert", "martian surface", "moon", "lunar surface"],
+        "jungle city": ["jungle", "rainforest", "tropical forest", "waterfall", "ancient ruins", "elven city"],
+        "grassy meadow": ["meadow", "field", "grass", "grassland", "prairie", "tall grass", "park", "garden",
+                          "countryside", "farm", "pasture", "savanna", "flower field"],
         "snowy mountain": ["mountain", "mountains", "snowy peak", "alps", "sunrise over the mountains"],
         "portrait wall": ["portrait", "painting on a wall", "plain wall"],
     },
@@ -205,6 +211,20 @@ EXTRA_PHRASES: dict[str, dict[str, list[str]]] = {
         "cane": ["walking stick", "staff"], "beach ball": ["ball"],
     },
 }
+
+# What a background shows besides what its phrases name (backgrounds.py paints the snowy
+# mountain a pine forest and a river, the meadow green hills). With no row for such a thing, its
+# nearest row wins however unlike the scene: "forest" went to the jungle's "rainforest" (0.72),
+# "river" to the frozen lake's "frozen river" (0.75). Other scenes show pines, a river, hills or
+# waves too, so a place named outright outranks these: "a river in the jungle" is in the jungle.
+SHOWN: dict[str, list[str]] = {
+    "snowy mountain": ["forest", "woods", "woodland", "pine forest", "river"],
+    "grassy meadow": ["hills"],
+    "stormy sea": ["waves"],
+}
+# Below a scene named exactly (1.0) or closely ("city" 0.82 from "city street"), above a loose
+# match ("night" 0.69 from "night sky"): "an owl in a forest at night" is in the forest.
+SHOWN_SCORE = 0.8
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -376,6 +396,7 @@ class Row:
     phrase: str
     plural: bool = False  # a plural subject name: "pandas" says two of them
     exact_only: bool = False  # matched by words only, never embedded (plural names are near-copies)
+    shown: bool = False  # names something the scene shows, not the scene (SHOWN)
 
 
 @functools.cache
@@ -395,14 +416,14 @@ def seed_pairs() -> frozenset[tuple[str, str]]:
 def concept_rows() -> tuple[Row, ...]:
     rows: list[Row] = []
 
-    def add(kind: str, concept: str, phrases) -> None:
+    def add(kind: str, concept: str, phrases, shown: bool = False) -> None:
         seen = {r.phrase for r in rows if r.kind == kind and r.concept == concept}
         for p in phrases:
             for variant in (p, strip_leading(p)):
                 v = variant.strip()
                 if v and v.lower() not in seen:
                     seen.add(v.lower())
-                    rows.append(Row(kind, concept, v.lower()))
+                    rows.append(Row(kind, concept, v.lower(), shown=shown))
 
     extra = EXTRA_PHRASES
     for name in subject_kinds():
@@ -413,6 +434,7 @@ def concept_rows() -> tuple[Row, ...]:
         add("action", name, [name] + d["phrases"] + extra["action"].get(name, []))
     for name, d in BACKGROUNDS.items():
         add("background", name, [name] + d["phrases"] + extra["background"].get(name, []))
+        add("background", name, SHOWN.get(name, []), shown=True)
     for name, d in EFFECTS.items():
         add("effect", name, [name] + d["phrases"] + THEN_PHRASES.get(name, []) + extra["effect"].get(name, []))
     for name, phrases in STYLE_PHRASES.items():
@@ -471,7 +493,8 @@ def concept_embeddings(encoder: MiniLM, rows: tuple[Row, ...]) -> np.ndarray:
 
 @dataclass
 class Pick:
-    """One concept found in the prompt: which words said it and how close they were (1.0: exact)."""
+    """One concept found in the prompt: which words said it and how close they were (1.0: exact;
+    SHOWN_SCORE: exactly a thing the scene shows)."""
 
     kind: str
     concept: str
@@ -607,7 +630,8 @@ class PromptInterpreter:
                 for r in rows:
                     kinds.setdefault(r.kind, r)
                 for r in kinds.values():
-                    found.append(Pick(r.kind, r.concept, " ".join(texts[i:i + n]), 1.0, i, i + n, plural=r.plural))
+                    found.append(Pick(r.kind, r.concept, " ".join(texts[i:i + n]), SHOWN_SCORE if r.shown else 1.0,
+                                      i, i + n, plural=r.plural))
                 taken[i:i + n] = [True] * n
         # A place may be named through a painter ("through Van Gogh's Starry Night"): the style
         # inside the place's words counts too, as the seed scene has it.
@@ -627,7 +651,9 @@ class PromptInterpreter:
                 if j > len(ws) or any(taken[i:j]) or ws[i].clause != ws[j - 1].clause:
                     break
                 inner = [w.text for w in ws[i:j]]
-                if inner[0] in STOPWORDS or inner[-1] in STOPWORDS:
+                # A leading preposition and article outweigh a short span's one content word ("in a
+                # garden" is 0.68 from "in the rain"); the table holds every phrase without them too.
+                if inner[0] in STOPWORDS or inner[-1] in STOPWORDS or inner[0] in _LEADING:
                     continue
                 if all(t in FILLER or t in STOPWORDS or t in COUNT_WORDS or t in MANY_WORDS for t in inner):
                     continue
