@@ -222,6 +222,32 @@ def test_audio_to_video_pads_short_sound(pipe):
     assert any("padded with silence" in n for n in out.notices)
 
 
+class _Stop(Exception):
+    pass
+
+
+def prefix_of(monkeypatch, call) -> np.ndarray:
+    """The prefix of the first sampling pass `call` makes (which is stopped there: only the
+    conditioning is under test)."""
+    import videopoet.pipeline as pipeline
+
+    prefixes = []
+
+    def stop(model, prefix, *args, **kwargs):
+        prefixes.append(prefix.tokens[0].numpy())
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "sample", stop)
+    with pytest.raises(_Stop):
+        call()
+    return prefixes[0]
+
+
+def holds(prefix: np.ndarray, ids: np.ndarray) -> bool:
+    ids = ids.ravel()
+    return any(np.array_equal(prefix[i:i + len(ids)], ids) for i in range(len(prefix) - len(ids) + 1))
+
+
 def test_extend_continues_in_token_space(pipe, monkeypatch):
     import videopoet.pipeline as pipeline
 
@@ -238,13 +264,10 @@ def test_extend_continues_in_token_space(pipe, monkeypatch):
     assert out.frames.shape == (2 * 8, 128, 128, 3) and out.audio is None  # one new second (8 frames) a step
     assert len(out.clips) == 2 and np.array_equal(out.tokens["video"], out.clips[-1]["video"])
 
-    def contains(haystack, needle):
-        needle = pipe.vocab.from_video_codes(needle).ravel()
-        return any(np.array_equal(haystack[i:i + len(needle)], needle) for i in range(len(haystack) - len(needle) + 1))
-
     assert len(prefixes) == 2
-    assert contains(prefixes[0], given[-2:])  # the last second of the given clip
-    assert contains(prefixes[1], out.clips[0]["video"][-2:])  # then the last second of the first new clip
+    assert holds(prefixes[0], pipe.vocab.from_video_codes(given[-2:]))  # the last second of the given clip
+    # then the last second of the first new clip
+    assert holds(prefixes[1], pipe.vocab.from_video_codes(out.clips[0]["video"][-2:]))
     # What each step adds is the second its clip continues with: frames 9..16.
     frames = np.concatenate([pipe.video_tokenizer.decode_frames(c["video"])[9:] for c in out.clips])
     assert np.array_equal(out.frames, frames)
@@ -273,6 +296,46 @@ def test_candidates_continue_video_and_sound_in_one_batch(pipe, monkeypatch):
     assert not np.array_equal(codes(outs[0]), codes(outs[1]))
 
 
+@pytest.mark.parametrize("task, as_file", [("extend", False), ("candidates", True)])
+def test_continuing_a_long_video_hears_the_sound_under_its_last_frames(pipe, monkeypatch, tmp_path, task, as_file):
+    t = np.arange(33 * 2000) / 16000  # 33 frames, 4.125 s
+    track = np.where(t < 2.0, 0.3 * np.sin(2 * np.pi * 220 * t),
+                     0.3 * np.sign(np.sin(2 * np.pi * 1700 * t))).astype(np.float32)
+    if as_file:
+        track = media.read_audio(media.write_audio(tmp_path / "track.wav", track))
+    video = clip(0, n=33)
+    given = str(tmp_path / "track.wav") if as_file else track
+    run = getattr(pipe, task)
+    prefix = prefix_of(monkeypatch, lambda: run(video=video, audio=given, seed=0))
+    context = lambda samples: pipe.vocab.from_audio_codes(  # noqa: E731
+        pipe.audio_tokenizer.encode_audio(samples)[:, -tasks.CONTEXT_AUDIO_FRAMES:])
+    last, first = context(track[-34000:]), context(track[:34000])
+    assert not np.array_equal(last, first)
+    assert holds(prefix, last) and not holds(prefix, first)
+
+
+def test_a_short_sound_track_ends_in_silence_with_a_notice(pipe):
+    beep = (0.3 * np.sin(np.arange(48000) * 2 * np.pi * 440 / 16000)).astype(np.float32)  # 3 s
+    _, _, audio_codes, notices = pipe._clip_tokens(clip(0, n=33), None, keep="last", audio=beep)
+    under_last_frames = np.concatenate([beep[32000:], np.zeros(18000, np.float32)])
+    assert np.array_equal(audio_codes, pipe.audio_tokenizer.encode_audio(under_last_frames))
+    assert any("shorter than the video" in n for n in notices), notices
+
+
+def test_a_clip_shorter_than_one_clip_is_continued_from_its_last_second(pipe, monkeypatch):
+    video = clip(2, n=9)
+    # Held before the clip, its first frame makes a whole clip whose last second is the given one.
+    whole = np.concatenate([np.repeat(video[:1], 8, axis=0), video])
+    context = pipe.vocab.from_video_codes(pipe.video_tokenizer.encode_frames(whole)[-2:])
+    prefix = prefix_of(monkeypatch,
+                       lambda: pipe.candidates(video=video, num_candidates=2, with_audio=False, seed=0))
+    assert holds(prefix, context)
+    monkeypatch.undo()
+    out = pipe.extend(video, num_seconds=1, with_audio=False, seed=3)
+    assert out.frames.shape == (8, 128, 128, 3) and codes(out).shape == (5, 16, 16)
+    assert any("9 frames" in n for n in out.notices), out.notices
+
+
 # ------------------------------------------------------------------------------------------------
 # Bad input
 
@@ -299,6 +362,8 @@ def test_bad_input_is_a_clear_error_before_any_sampling(pipe, monkeypatch, tmp_p
         (lambda: pipe.inpaint(clip(0), "circle"), "unknown mask"),
         (lambda: pipe.extend(np.zeros((3, 16, 16), np.int64)), "one clip"),
         (lambda: pipe.extend(clip(0), num_seconds=0), "num_seconds"),
+        (lambda: pipe.extend(clip(0, n=5)), "5 frames; this task needs at least 8"),
+        (lambda: pipe.candidates(video=clip(0, n=1)), "1 frame; this task needs at least 8"),
         (lambda: pipe.image_to_video(tmp_path / "missing.png"), "file not found"),
         (lambda: pipe.audio_to_video(np.zeros(0, np.float32)), "audio is empty"),
         (lambda: pipe.stylize("oil painting"), "video or its structure"),

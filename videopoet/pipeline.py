@@ -1,6 +1,6 @@
 """The whole VideoPoet system as one diffusers `DiffusionPipeline`: one language model, every task.
 
-    pipe = VideoPoetPipeline.from_pretrained("weights")                  # the int8 LM checkpoint, run in bf16
+    pipe = VideoPoetPipeline.from_pretrained("weights")                  # the LM kept 8-bit
     out = pipe.text_to_video("A raccoon dancing in Times Square", seed=0)
     out.frames, out.audio                                                # (17, 128, 128, 3) uint8, (34000,) float32
     out.save("raccoon.mp4")                                              # H.264 + AAC
@@ -70,6 +70,8 @@ MAX_EXTEND_SECONDS = 240  # one sampling pass each
 # tokenizer codes 33,920 of a clip's 34,000 samples, so a cut at the clip's end would put 5 ms of
 # silence between every two seconds; on the frame grid the sound is 5 ms early instead, unheard.
 NEW_FRAMES = slice(CLIP_FRAMES - 4 * CONTEXT_LATENT_FRAMES, CLIP_FRAMES)
+# A continuation reads only the last second, so a clip of at least that much can be continued.
+CONTEXT_FRAMES = 4 * CONTEXT_LATENT_FRAMES
 NEW_AUDIO_FRAMES = slice(AUDIO_FRAMES - CONTEXT_AUDIO_FRAMES, AUDIO_FRAMES)
 COMPONENTS = ("transformer", "video_tokenizer", "audio_tokenizer", "caption_tokenizer")
 OPTIONAL = ("depth_estimator", "interpreter")
@@ -217,9 +219,9 @@ class VideoPoetPipeline(DiffusionPipeline):
         """Load every component from a local folder with `model_index.json` (nothing is downloaded).
 
         Args:
-            precision: how the LM's int8 checkpoint is loaded: "bf16" (dequantized; the default and
-                the fastest, measured on a 2-core CPU and on an H200), "int8" (kept 8-bit with
-                bitsandbytes, the least memory) or "fp32".
+            precision: how the LM's int8 checkpoint is loaded: "int8" (kept 8-bit, the default:
+                PyTorch's weight-only int8 matmul on a CPU, where it is the fastest, bitsandbytes
+                on a GPU), "bf16" (dequantized; the fastest on an H200) or "fp32".
             device: where everything runs ("cpu", "cuda", "cuda:1"); default CUDA when available.
             device_map / max_memory: accelerate placement of the LM over several devices
                 (e.g. "auto"); the tokenizers then run on the LM's first device.
@@ -289,19 +291,24 @@ class VideoPoetPipeline(DiffusionPipeline):
         return media.read_video(path, size=size, max_frames=max_frames)
 
     def prepare_video(self, video, portrait: bool | None = None, frames: int = CLIP_FRAMES,
-                      keep: str = "first") -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+                      keep: str = "first", audio=None, min_frames: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
         """A video (path, `media.Video`, or (T, H, W, 3) uint8 frames) as exactly `frames` frames
         at the clip size: (frames, audio or None, notices). Longer videos keep their `keep`
-        ("first" or "last") frames with a notice; shorter ones are an error."""
+        ("first" or "last") frames with a notice. Shorter ones are an error unless they have
+        `min_frames`: then their first frame is held before them, so they end the clip.
+
+        `audio` (path or 16 kHz samples): the video's sound, from its first frame, in place of a
+        file's own track; the sound returned is the stretch under the frames returned."""
         notices: list[str] = []
-        audio = None
+        track = None
         if isinstance(video, (str, os.PathLike)):
             video = self.read_video(video, portrait, max_frames=None if keep == "last" else frames)
         if isinstance(video, media.Video):
             if video.notice:
                 notices.append(video.notice)
             if video.audio is not None:
-                audio = media.fit_audio(video.audio, round(len(video.frames) * SAMPLE_RATE / video.fps))
+                track = media.fit_audio(video.audio, round(len(video.frames) * SAMPLE_RATE / video.fps))
             video = video.frames
         if isinstance(video, (list, tuple)):
             video = np.stack([np.asarray(f) for f in video]) if video else np.zeros((0,), np.uint8)
@@ -309,38 +316,39 @@ class VideoPoetPipeline(DiffusionPipeline):
         if arr.ndim != 4 or arr.shape[-1] not in (3, 4) or arr.size == 0:
             raise VideoPoetError(f"video must be frames (T, H, W, 3), got shape {arr.shape}")
         n = len(arr)
-        if n < frames:
-            raise VideoPoetError(f"video has {n} frame{'s' * (n != 1)}; this task needs {frames} "
-                                 f"({frames / FPS:.3f} s at {FPS} fps)")
+        need = min_frames or frames
+        if n < need:
+            raise VideoPoetError(f"video has {n} frame{'s' * (n != 1)}; this task needs "
+                                 f"{'at least ' * (need < frames)}{need} ({need / FPS:.3f} s at {FPS} fps)")
+        first = n - frames if keep == "last" or n < frames else 0
         if n > frames:
-            span = slice(n - frames, n) if keep == "last" else slice(0, frames)
             notices.append(f"video has {n} frames; using the {keep} {frames} ({frames / FPS:.3f} s)")
-            arr = arr[span]
-            if audio is not None:
-                per_frame = SAMPLE_RATE / FPS
-                audio = audio[round(span.start * per_frame):round(span.stop * per_frame)]
+        elif n < frames:
+            notices.append(f"video has {n} frames; its first frame is held {frames - n} frames longer "
+                           f"to make {frames}")
+        if audio is not None:
+            track, more = _given_track(audio, n)
+            notices += more
+        arr = arr[max(first, 0):first + frames]
+        if first < 0:
+            arr = np.concatenate([np.repeat(arr[:1], -first, axis=0), arr])
         size = self.clip_size(self._orientation(arr.shape[1:3], portrait))
         if arr.shape[1:3] != size or arr.dtype != np.uint8 or arr.shape[-1] != 3:
             arr = np.stack([media.read_image(f, size=size) for f in arr])
-        if audio is not None:
-            audio = media.fit_audio(audio, round(frames * SAMPLE_RATE / FPS))
-        return np.ascontiguousarray(arr), audio, notices
+        if track is not None:
+            track = _sound_between(track, first * SAMPLE_RATE // FPS, (first + frames) * SAMPLE_RATE // FPS)
+        return np.ascontiguousarray(arr), track, notices
 
     @staticmethod
     def prepare_audio(audio) -> tuple[np.ndarray, list[str]]:
         """Sound (path, or mono float/int16 samples at 16 kHz) as exactly one clip, 34,000
         samples: longer sound keeps its first 2.125 s, shorter is padded with silence."""
-        if isinstance(audio, (str, os.PathLike)):
-            audio = media.read_audio(audio, max_seconds=CLIP_SAMPLES / SAMPLE_RATE + 60)
-        arr = np.asarray(audio)
-        if arr.size == 0:
-            raise VideoPoetError("audio is empty")
-        samples = arr.shape[0] if arr.ndim == 1 else max(arr.shape)
+        arr = _read_sound(audio, CLIP_SAMPLES / SAMPLE_RATE + 60)
         notices = []
-        given, clip = samples / SAMPLE_RATE, CLIP_SAMPLES / SAMPLE_RATE
-        if samples > CLIP_SAMPLES:
+        given, clip = len(arr) / SAMPLE_RATE, CLIP_SAMPLES / SAMPLE_RATE
+        if len(arr) > CLIP_SAMPLES:
             notices.append(f"audio is {given:.2f} s; using the first {clip:.3f} s")
-        elif samples < CLIP_SAMPLES:
+        elif len(arr) < CLIP_SAMPLES:
             notices.append(f"audio is {given:.2f} s; padded with silence to {clip:.3f} s")
         return media.fit_audio(arr, CLIP_SAMPLES), notices
 
@@ -547,8 +555,10 @@ class VideoPoetPipeline(DiffusionPipeline):
         latent frames) of the clip so far and appends the second it continues with.
 
         `video`: the clip to continue — a previous output (its last clip's tokens are used as they
-        are), 17+ frames (path or array; the last 17 are used) or (t, h, w) video tokens. `audio`
-        (optional): its sound (a previous output and a video file bring their own). With
+        are), frames (path or array; the last 17 are used, and a clip of 8 to 16 frames, as much
+        as the second continued, is led in by its first frame held) or (t, h, w) video tokens.
+        `audio` (optional): its sound, from its first frame; the stretch under the frames used is
+        the context (a previous output and a video file bring their own). With
         `with_audio`, video and sound are predicted together (audio-video continuation), starting
         from the given sound or, when there is none, from a video-to-audio pass over the clip.
         The output holds the new seconds only: 8 frames and, with sound, 16,000 samples each;
@@ -801,10 +811,13 @@ class VideoPoetPipeline(DiffusionPipeline):
     def _clip_tokens(self, video, portrait: bool | None, keep: str = "first", audio=None):
         """Any clip input -> (video tokens (5, h, w), frames or None, audio codes or None, notices).
         Accepts a previous VideoPoetOutput (its last clip's tokens), (t, h, w) integer tokens, a
-        path, a media.Video or frames."""
+        path, a media.Video or frames. `audio` is the whole video's sound, from its first frame;
+        the codes are of the stretch under the clip. Continuing (`keep` "last") takes frames as
+        short as the second it reads."""
         notices: list[str] = []
         frames = None
         audio_codes = None
+        clip_audio = None
         if isinstance(video, VideoPoetOutput):
             if "video" not in video.tokens:
                 raise VideoPoetError("that output has no video to continue from")
@@ -817,19 +830,23 @@ class VideoPoetPipeline(DiffusionPipeline):
         elif video is None:
             raise VideoPoetError("this task needs a video")
         else:
-            frames, clip_audio, notices = self.prepare_video(video, portrait, keep=keep)
+            frames, clip_audio, notices = self.prepare_video(video, portrait, keep=keep, audio=audio,
+                                                             min_frames=CONTEXT_FRAMES if keep == "last" else None)
             tokens = self.video_tokenizer.encode_frames(frames)
-            if clip_audio is not None and audio is None:
-                audio_codes = self.audio_tokenizer.encode_audio(clip_audio)
         expected = {SQUARE_VIDEO, PORTRAIT_VIDEO}
         if tokens.shape not in expected:
             raise VideoPoetError(f"video tokens must be one clip, {SQUARE_VIDEO} or {PORTRAIT_VIDEO}; got {tokens.shape}")
         if tokens.min() < 0 or tokens.max() >= 2 ** self.vocab.video_codebook_bits:
             raise VideoPoetError(f"video tokens must lie in [0, 2^{self.vocab.video_codebook_bits})")
-        if audio is not None:
-            samples, more = self.prepare_audio(audio)
+        if audio is not None and clip_audio is None:
+            # Tokens end where the video ends: an output's tokens are of its last clip.
+            n = len(video.frames) if isinstance(video, VideoPoetOutput) and video.frames is not None else CLIP_FRAMES
+            track, more = _given_track(audio, n)
             notices += more
-            audio_codes = self.audio_tokenizer.encode_audio(samples)
+            end = n * SAMPLE_RATE // FPS
+            clip_audio = _sound_between(track, end - CLIP_SAMPLES, end)
+        if clip_audio is not None:
+            audio_codes = self.audio_tokenizer.encode_audio(clip_audio)
         return tokens, frames, None if audio_codes is None else np.asarray(audio_codes, np.int64), notices
 
     def _new_seconds(self, task: str, text: _Prompt, run: _Sampling, clips: list[dict]) -> VideoPoetOutput:
@@ -854,6 +871,42 @@ class VideoPoetPipeline(DiffusionPipeline):
         return VideoPoetOutput(frames=frames, audio=audio, prompt=text.caption, interpreted_as=text.interpreted_as,
                                notices=list(text.notices), tokens=dict(clips[-1]) if clips else {},
                                clips=[dict(c) for c in clips], seed=run.seed, task=task)
+
+
+def _read_sound(audio, max_seconds: float) -> np.ndarray:
+    """Sound (path, or mono float/int16 samples at 16 kHz) as mono float32; of a file, at most
+    `max_seconds` are read."""
+    if isinstance(audio, (str, os.PathLike)):
+        audio = media.read_audio(audio, max_seconds=max_seconds)
+    arr = np.asarray(audio)
+    if arr.size == 0:
+        raise VideoPoetError("audio is empty")
+    return media.fit_audio(arr, arr.shape[0] if arr.ndim == 1 else max(arr.shape))
+
+
+def _given_track(audio, frames: int) -> tuple[np.ndarray, list[str]]:
+    """A sound given for a video of `frames` frames, taken to start with it: (samples, notices)."""
+    end = frames * SAMPLE_RATE // FPS
+    # A second more than the video is read only to tell that the track runs past it.
+    track = _read_sound(audio, end / SAMPLE_RATE + 1)
+    notices = []
+    video_s, given_s = end / SAMPLE_RATE, len(track) / SAMPLE_RATE
+    # A codec's track is often a few ms off its video's duration: not worth a word under a frame.
+    if len(track) < end - SAMPLE_RATE // FPS:
+        notices.append(f"audio is {given_s:.2f} s, shorter than the video ({video_s:.3f} s); taken to start "
+                       f"with the video, followed by {video_s - given_s:.2f} s of silence")
+    elif len(track) > end + SAMPLE_RATE // FPS:
+        notices.append(f"audio runs past the video's end ({video_s:.3f} s); the rest is not used")
+    return track, notices
+
+
+def _sound_between(track: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Samples start..stop of `track`, silence where it has none (before 0 or past its end)."""
+    out = np.zeros(stop - start, np.float32)
+    lo, hi = max(start, 0), min(stop, len(track))
+    if hi > lo:
+        out[lo - start:hi - start] = track[lo:hi]
+    return out
 
 
 def _pixel_mask(grid: np.ndarray) -> np.ndarray:
