@@ -778,8 +778,8 @@ def text_to_video(prompt: str, camera: str, orientation: str, sound: bool, seed:
         sound: also write the sound (a video-to-audio pass over the clip's tokens).
         seed: -1 for a new seed each run, else 0..2**31-1 (the same seed and settings give the same clip).
         temperature, top_k, cfg_scale, negative_prompt: sampling (top_k 0 = no limit, cfg_scale 1 = off).
-        precision: how the language model's int8 checkpoint is loaded: "bf16" (dequantized, fastest),
-            "int8" (kept 8-bit) or "fp32".
+        precision: how the language model's int8 checkpoint is loaded: "int8" (kept 8-bit; fastest
+            on a CPU), "bf16" (dequantized; fastest on a GPU) or "fp32".
     Returns:
         the clip (mp4, with sound unless turned off), what the prompt was interpreted as, and details
         (seed, the caption the model saw, notices, timing).
@@ -1313,7 +1313,7 @@ def advanced_controls(guided: bool = True) -> list:
             seed = gr.Number(-1, precision=0, label="Seed", minimum=-1, maximum=MAX_SEED,
                              info="-1: a new seed every run (the one used is in the details)")
             precision = gr.Radio(list(PRECISIONS), value=DEFAULT_PRECISION, label="Precision",
-                                 info="bf16: fastest · int8: kept 8-bit, least memory · fp32: full precision")
+                                 info="int8: 8-bit, fastest on CPU · bf16: fastest on GPU · fp32: full precision")
         with gr.Row():
             temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature",
                                     info="0 = always the most likely token")
@@ -1818,7 +1818,21 @@ def main(argv=None) -> None:
     if args.weights or args.device:
         MODEL.configure(weights=args.weights, device=args.device)
         app = build_app()  # its model tabs speak of these weights
-    launch(app, share=args.share, server_name=args.host, server_port=args.port)
+    launch(app, share=args.share, server_name=args.host, server_port=args.port, prevent_thread_lock=True)
+    # Importing the pipeline and loading the weights take about 12 s on a 2-core CPU: done now, while
+    # the page opens, the first click does not wait for them.
+    threading.Thread(target=preload, daemon=True).start()
+    app.block_thread()
+
+
+def preload() -> None:
+    """Load the default pipeline, when the weights folder has one; a failure is logged and comes
+    back, with its message, on the first generation."""
+    if MODEL.missing() is None:
+        try:
+            MODEL.pipeline(DEFAULT_PRECISION)
+        except Exception:
+            log.exception("could not preload the %s pipeline", DEFAULT_PRECISION)
 
 
 if __name__ == "__main__":

@@ -400,3 +400,17 @@ def test_without_the_language_model_every_model_tab_says_so(client, weights_dir,
         assert client.predict(premise="a raccoon", scenes=1, seed=0, api_name="/write_story")[3]["data"]
     finally:
         app.MODEL.configure(weights=weights_dir, device="cpu")
+
+
+def test_preload_loads_the_default_pipeline_and_skips_missing_weights(weights_dir, tmp_path):
+    from videopoet import DEFAULT_PRECISION
+
+    try:
+        app.MODEL.configure(weights=tmp_path / "empty", device="cpu")
+        app.preload()  # nothing to load: no error, nothing loaded
+        assert not app.MODEL.loaded(DEFAULT_PRECISION)
+        app.MODEL.configure(weights=weights_dir, device="cpu")
+        app.preload()
+        assert app.MODEL.loaded(DEFAULT_PRECISION)
+    finally:
+        app.MODEL.configure()

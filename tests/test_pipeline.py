@@ -48,17 +48,18 @@ def codes(out) -> np.ndarray:
 # Loading
 
 
-def test_loads_the_int8_checkpoint_bf16_by_default_or_kept_8bit_and_generates(weights_dir):
-    import bitsandbytes as bnb
+def test_loads_the_int8_checkpoint_8bit_by_default_or_dequantized_and_generates(weights_dir):
     from tokenizers import Tokenizer
 
+    from videopoet.model.quantization import Int8WeightOnlyLinear
     from videopoet.pipeline import VideoPoetOutput, VideoPoetPipeline
 
-    default = VideoPoetPipeline.from_pretrained(weights_dir, device="cpu", use_interpreter=False)
-    assert default.transformer.dtype == torch.bfloat16
-    assert not any(isinstance(m, bnb.nn.Linear8bitLt) for m in default.transformer.modules())
-    pipe8 = VideoPoetPipeline.from_pretrained(weights_dir, precision="int8", device="cpu", use_interpreter=False)
-    assert any(isinstance(m, bnb.nn.Linear8bitLt) for m in pipe8.transformer.modules())
+    dequantized = VideoPoetPipeline.from_pretrained(weights_dir, precision="bf16", device="cpu", use_interpreter=False)
+    assert dequantized.transformer.dtype == torch.bfloat16
+    assert not any(isinstance(m, Int8WeightOnlyLinear) for m in dequantized.transformer.modules())
+    pipe8 = VideoPoetPipeline.from_pretrained(weights_dir, device="cpu", use_interpreter=False)
+    int8 = [m for m in pipe8.transformer.modules() if isinstance(m, Int8WeightOnlyLinear)]
+    assert len(int8) == 4 * pipe8.transformer.config.n_layers and all(m.weight.dtype == torch.int8 for m in int8)
     assert set(pipe8.components) == {"transformer", "video_tokenizer", "audio_tokenizer", "caption_tokenizer",
                                      "depth_estimator", "interpreter"}
     assert pipe8.interpreter is None

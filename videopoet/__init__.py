@@ -4,8 +4,9 @@ from videopoet.errors import VideoPoetError
 
 __all__ = ["DEFAULT_PRECISION", "PRECISIONS", "VideoPoetError"]
 
-# How the LM's int8 checkpoint is loaded: dequantized to bf16 (the default: fastest measured, on a
-# 2-core CPU and on an H200 alike), kept 8-bit in memory (bitsandbytes), or dequantized to fp32.
-PRECISIONS = ("bf16", "int8", "fp32")
-DEFAULT_PRECISION = "bf16"
+# How the LM's int8 checkpoint is loaded: kept 8-bit (the default; on a CPU also the fastest, through
+# PyTorch's weight-only int8 matmul; on a GPU bitsandbytes), dequantized to bf16 (fastest on a GPU),
+# or dequantized to fp32.
+PRECISIONS = ("int8", "bf16", "fp32")
+DEFAULT_PRECISION = "int8"
 __version__ = "0.1.0"

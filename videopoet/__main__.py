@@ -53,8 +53,8 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--top-p", type=float)
     p.add_argument("--cfg-scale", type=float, default=3.0, help="classifier-free guidance (1 = off)")
     p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
-                   help="the language model's int8 checkpoint dequantized to bf16 (default, fastest), "
-                        "kept int8, or fp32")
+                   help="the language model's int8 checkpoint kept 8-bit (default; fastest on a CPU), "
+                        "dequantized to bf16 (fastest on a GPU), or fp32")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--weights", default="weights", help="folder with model_index.json (default: weights)")
     p.add_argument("--no-interpreter", action="store_true", help="send the prompt to the model as typed")

@@ -5,8 +5,15 @@ The checkpoint is byte-for-byte the layout diffusers writes for a model loaded w
 (row-major), `SCB` fp32 (each output row's absmax) and `weight_format` uint8 0; everything else
 fp16 (embeddings, norms, and the small factorised embed_in / embed_out, which are
 llm_int8_skip_modules); config.json carries the `quantization_config`. So a GPU loads it with
-diffusers' own `from_pretrained`, and a CPU, which diffusers' bitsandbytes path refuses, gets the
-same `bitsandbytes.nn.Linear8bitLt` modules built here.
+diffusers' own `from_pretrained` (bitsandbytes LLM.int8).
+
+A CPU, which diffusers' bitsandbytes path refuses, runs the same int8 bytes through
+`Int8WeightOnlyLinear`: PyTorch's weight-only int8 matmul (`aten._weight_int8pack_mm`, the kernel
+torchao's int8 weight-only mode uses) with each row scaled by SCB / 127 and bf16 activations.
+Decoding reads one weight row per output per step, so it is bound by the bytes it reads; measured
+on the 2-core AVX2 CPU, one decode step's Linears (batch 2): bf16 nn.Linear 708 us per block,
+int8 weight-only 234 us, while bitsandbytes' CPU Linear8bitLt, which also quantizes activations,
+made a whole clip 2.9x slower than bf16 (scripts/bench_pipeline.py).
 
 Quantization is bitsandbytes' row-wise absmax (`int8_vectorwise_quant` on the weight cast to
 fp16, as `Int8Params` does when moved to a device), always run on the CPU so a checkpoint does not
@@ -22,8 +29,8 @@ max |logit difference| against the original fp32 model, top-1 agreement):
     fp32 dequantized               0.031   98.8%
     bf16 dequantized               0.068   98.8%
     original weights run in bf16   0.061   98.6%
-so int8 costs about what bf16 arithmetic costs; greedy and seeded samples of the test model are
-token-identical to the original's (tests/test_quantization.py).
+so int8 costs about what bf16 arithmetic costs (tests/test_quantization.py holds the int8
+weight-only figures of its test model).
 
     save_8bit(model, "weights/transformer")
     model = load_transformer("weights/transformer")                      # int8 on the CPU
@@ -34,7 +41,6 @@ token-identical to the original's (tests/test_quantization.py).
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -44,6 +50,7 @@ from accelerate import dispatch_model, infer_auto_device_map, init_empty_weights
 from accelerate.utils import get_balanced_memory
 from diffusers import BitsAndBytesConfig
 from safetensors.torch import load_file
+import torch.nn.functional as F
 from torch import nn
 
 from videopoet.model.transformer import VideoPoetTransformer
@@ -62,6 +69,28 @@ INDEX_NAME = "diffusion_pytorch_model.safetensors.index.json"
 # makes a bf16/fp32 load reproduce the int8 model's weights exactly.
 _INV_127 = 7.874015718698502e-3
 _FLOAT_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+class Int8WeightOnlyLinear(nn.Module):
+    """y = x W^T with W kept as the checkpoint's int8 rows and per-row scales SCB / 127 (no bias:
+    the LM's Linears have none). Activations are not quantized, so it is closer to the float model
+    than LLM.int8. Inference only."""
+
+    def __init__(self, weight: torch.Tensor, scb: torch.Tensor, dtype: torch.dtype):
+        super().__init__()
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
+        self.register_buffer("weight", weight.contiguous())
+        # SCB as stored, so saving a loaded model again gives the same bytes.
+        self.register_buffer("SCB", scb.float())
+        self.register_buffer("scales", (scb.float() * _INV_127).to(dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features)
+        if flat.device.type == "cpu":
+            y = torch.ops.aten._weight_int8pack_mm(flat.contiguous(), self.weight, self.scales.to(x.dtype))
+        else:
+            y = F.linear(flat, self.weight.to(x.dtype)) * self.scales.to(x.dtype)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
 
 def int8_config() -> BitsAndBytesConfig:
@@ -88,20 +117,22 @@ def _quantized_linear_names(model: nn.Module, skip: tuple[str, ...] | list[str] 
     import bitsandbytes as bnb
 
     return [name for name, module in model.named_modules()
-            if isinstance(module, (nn.Linear, bnb.nn.Linear8bitLt))
+            if isinstance(module, (nn.Linear, bnb.nn.Linear8bitLt, Int8WeightOnlyLinear))
             and not any(key == name or name.startswith(key + ".") or name.split(".")[-1] == key for key in skip)]
 
 
 def _int8_tensors(model: VideoPoetTransformer) -> dict[str, torch.Tensor]:
     """The model's weights in checkpoint layout (CPU tensors). An already-int8 model keeps its
-    bytes, so saving a loaded int8 model again is lossless."""
+    int8 bytes and scales, so saving a loaded int8 model again does not quantize twice."""
     import bitsandbytes as bnb
 
     quantized = set(_quantized_linear_names(model))
     tensors = {}
     for name, module in model.named_modules():
         if name in quantized:
-            if isinstance(module, bnb.nn.Linear8bitLt) and module.weight.dtype == torch.int8:
+            if isinstance(module, Int8WeightOnlyLinear):
+                weight, scb = module.weight, module.SCB
+            elif isinstance(module, bnb.nn.Linear8bitLt) and module.weight.dtype == torch.int8:
                 weight = module.weight.data
                 scb = module.weight.SCB if module.weight.SCB is not None else module.state.SCB
             else:
@@ -109,7 +140,7 @@ def _int8_tensors(model: VideoPoetTransformer) -> dict[str, torch.Tensor]:
             tensors[f"{name}.weight"] = weight.detach().to("cpu").contiguous()
             tensors[f"{name}.SCB"] = scb.detach().to("cpu", torch.float32).contiguous()
             tensors[f"{name}.weight_format"] = torch.tensor(0, dtype=torch.uint8)
-            if module.bias is not None:
+            if getattr(module, "bias", None) is not None:
                 tensors[f"{name}.bias"] = module.bias.detach().to("cpu", torch.float16)
         else:
             for key, param in module.named_parameters(recurse=False):
@@ -127,15 +158,17 @@ def _skeleton(config: dict) -> VideoPoetTransformer:
         return VideoPoetTransformer.from_config(_plain_config(config))
 
 
-def _build(config: dict, tensors: dict[str, torch.Tensor], precision: Precision,
+def _build(config: dict, tensors: dict[str, torch.Tensor], linears: Literal["bitsandbytes", "int8", "float"],
            dtype: torch.dtype) -> VideoPoetTransformer:
-    """A CPU model from checkpoint-layout tensors (int8 or float): int8 -> Linear8bitLt holding the
-    int8 bytes; bf16/fp32 -> nn.Linear with dequantized weights. Non-quantized parameters in `dtype`."""
+    """A CPU model from checkpoint-layout tensors (int8 or float). The blocks' Linears become
+    bitsandbytes Linear8bitLt holding the int8 bytes (what diffusers saves), Int8WeightOnlyLinear
+    over the same bytes (CPU inference), or nn.Linear with dequantized weights; everything else,
+    and the computation around the Linears, in `dtype`."""
     import bitsandbytes as bnb
 
     model = _skeleton(config)
     names = _quantized_linear_names(model)
-    if precision == "int8":
+    if linears == "bitsandbytes":
         from diffusers.quantizers.bitsandbytes.utils import replace_with_bnb_linear
 
         quantization = int8_config()
@@ -146,30 +179,33 @@ def _build(config: dict, tensors: dict[str, torch.Tensor], precision: Precision,
         weight = rest.pop(f"{name}.weight")
         scb = rest.pop(f"{name}.SCB", None)
         rest.pop(f"{name}.weight_format", None)
-        module = model.get_submodule(name)
-        if precision == "int8":
-            if scb is None:
-                weight, scb = quantize_rowwise(weight)
+        if linears != "float" and scb is None:
+            weight, scb = quantize_rowwise(weight)
+        if linears == "bitsandbytes":
             # What diffusers' create_quantized_param does with a serialized int8 weight.
             param = bnb.nn.Int8Params(weight, requires_grad=False, has_fp16_weights=False).to("cpu")
             param.SCB = scb.float()
-            module._parameters["weight"] = param
+            model.get_submodule(name)._parameters["weight"] = param
+        elif linears == "int8":
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent), child, Int8WeightOnlyLinear(weight, scb, dtype))
         else:
             value = weight.to(dtype) if scb is None else dequantize_rowwise(weight, scb, dtype)
-            module._parameters["weight"] = nn.Parameter(value, requires_grad=False)
+            model.get_submodule(name)._parameters["weight"] = nn.Parameter(value, requires_grad=False)
     missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in rest.items()}, strict=False, assign=True)
     missing = [key for key in missing if key.rsplit(".", 1)[0] not in names]
     if missing or unexpected:
         raise ValueError(f"checkpoint does not match the config: missing {missing}, unexpected {unexpected}")
-    if precision == "int8":
+    if linears == "bitsandbytes":
         model.register_to_config(quantization_config=int8_config())
         model.is_loaded_in_8bit = True
     return model.eval().requires_grad_(False)
 
 
 def to_int8(model: VideoPoetTransformer) -> VideoPoetTransformer:
-    """A CPU int8 copy of `model` (any dtype or device): blocks' Linears as Linear8bitLt, the rest fp16."""
-    return _build(dict(model.config), _int8_tensors(model), "int8", torch.float16)
+    """A CPU int8 copy of `model` (any dtype or device) as diffusers saves one: blocks' Linears as
+    bitsandbytes Linear8bitLt, the rest fp16."""
+    return _build(dict(model.config), _int8_tensors(model), "bitsandbytes", torch.float16)
 
 
 def save_8bit(model: VideoPoetTransformer, out_dir: str | os.PathLike, max_shard_size: int = MAX_SHARD_BYTES) -> None:
@@ -214,16 +250,6 @@ def _resolve_device_map(model: nn.Module, device_map: str | dict, max_memory: di
     return {name: device for name, device in device_map.items() if name not in root_buffers}
 
 
-class _DropFp16CastWarning(logging.Filter):
-    # LLM.int8 quantizes activations from fp16 by design; bitsandbytes warns about that cast on
-    # every call when the surrounding model computes in fp32 or bf16, which it does on purpose here.
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "will be cast from" not in record.getMessage()
-
-
-_DROP_FP16_CAST_WARNING = _DropFp16CastWarning()
-
-
 def load_transformer(
     path: str | os.PathLike,
     precision: Precision = "int8",
@@ -236,7 +262,8 @@ def load_transformer(
     `save_pretrained`) for inference.
 
     Args:
-        precision: "int8" keeps the bitsandbytes int8 weights (Linear8bitLt); "bf16" / "fp32"
+        precision: "int8" keeps the int8 weights: Int8WeightOnlyLinear on the CPU (bf16
+            activations), bitsandbytes LLM.int8 through diffusers on CUDA; "bf16" / "fp32"
             dequantize them (weight = int8 * SCB / 127).
         device: "cpu" or "cuda[:i]" when no device_map is given.
         device_map: accelerate placement — "auto" / "balanced" / "sequential" or an explicit
@@ -253,19 +280,12 @@ def load_transformer(
         return _load_int8_diffusers(path, device, device_map, max_memory)
 
     config, tensors = read_checkpoint(path)
-    # int8 on the CPU computes outside its Linears in fp32: the checkpoint's fp16 values are exact
-    # there, and CPU fp16 kernels are slower than fp32 ones.
-    dtype = _FLOAT_DTYPES.get(precision, torch.float32)
-    model = _build(config, tensors, precision, dtype)
-    if precision == "int8":
-        logging.getLogger("bitsandbytes.autograd._functions").addFilter(_DROP_FP16_CAST_WARNING)
+    # The int8 kernel measured 13x faster with bf16 activations than with fp32 ones.
+    dtype = _FLOAT_DTYPES.get(precision, torch.bfloat16)
+    model = _build(config, tensors, "int8" if precision == "int8" else "float", dtype)
     if device_map is None:
         return model.to(device)
     device_map = _resolve_device_map(model, device_map, max_memory, dtype)
-    if precision == "int8" and "disk" in device_map.values():
-        # accelerate brings offloaded int8 weights back through a CUDA device (Int8Params.to(0)).
-        raise ValueError("int8 weights cannot be disk-offloaded on a CPU-only placement; "
-                         "load precision='bf16' or 'fp32' for disk offload, or give the int8 model more memory")
     model = dispatch_model(model, device_map, offload_dir=offload_folder)
     model.hf_device_map = device_map
     return model
