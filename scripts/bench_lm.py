@@ -14,10 +14,15 @@ with CFG costs). Prints one JSON object.
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
+
+# Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videopoet.model import PrefixBatch, VideoPoetTransformer, sample
 from videopoet.model.quantization import load_transformer, save_8bit

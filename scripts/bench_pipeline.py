@@ -1,6 +1,6 @@
 """Seconds per text-to-video clip through the whole pipeline (LM sampling with guidance + decode).
 
-    python scripts/bench_pipeline.py --device cpu --precisions bf16 int8
+    python scripts/bench_pipeline.py --device cpu --precisions int8 bf16
     python scripts/bench_pipeline.py --device cuda --precisions bf16 int8 --audio
 
 Loads the shipped weights (or --weights) once per precision, runs one untimed warm-up clip, then
@@ -11,9 +11,14 @@ Each clip is split into the LM's share and the video tokenizer's decode. Prints 
 import argparse
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+# Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videopoet.pipeline import VideoPoetPipeline
 
@@ -35,7 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", default="weights")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--precisions", nargs="+", default=["bf16", "int8"], choices=["bf16", "fp32", "int8"])
+    ap.add_argument("--precisions", nargs="+", default=["int8", "bf16"], choices=["int8", "bf16", "fp32"])
     ap.add_argument("--clips", type=int, default=2)
     ap.add_argument("--audio", action="store_true", help="also generate the sound (a second LM pass)")
     ap.add_argument("--portrait", action="store_true", help="224x128 clips (7x4 more tokens than 128x128)")

@@ -9,9 +9,14 @@ step as the training script runs it (bf16 autocast on CUDA).
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+# Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videopoet.tokenizers.video import VideoTokenizer
 
