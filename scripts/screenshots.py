@@ -12,7 +12,6 @@ Takes a few minutes on a 2-core CPU.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys
@@ -22,12 +21,12 @@ from pathlib import Path
 
 import imageio.v3 as iio
 
-# Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+# Run as `python scripts/screenshots.py` from anywhere: the package is the folder above this one.
+sys.path.insert(0, str(ROOT))
 
 from videopoet.media import read_video
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 PROMPT = "A raccoon dancing in Times Square"
 PREMISE = "a fox who finds a lost balloon"
@@ -41,8 +40,7 @@ def free_port() -> int:
 
 
 def start_app(port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while time.time() < deadline:

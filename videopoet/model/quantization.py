@@ -46,11 +46,11 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from accelerate import dispatch_model, infer_auto_device_map, init_empty_weights
 from accelerate.utils import get_balanced_memory
 from diffusers import BitsAndBytesConfig
 from safetensors.torch import load_file
-import torch.nn.functional as F
 from torch import nn
 
 from videopoet.model.transformer import VideoPoetTransformer
@@ -94,8 +94,8 @@ class Int8WeightOnlyLinear(nn.Module):
 
 
 def int8_config() -> BitsAndBytesConfig:
-    """The quantization config written into config.json and given to diffusers on a GPU. The
-    outlier threshold stays at bitsandbytes' 6.0 so CPU and GPU run the same LLM.int8 algorithm."""
+    """The quantization config written into config.json and given to diffusers on a GPU (LLM.int8
+    with bitsandbytes' default outlier threshold, 6.0)."""
     return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(SKIP_MODULES))
 
 
