@@ -1003,15 +1003,24 @@ def _keep_step(state: dict, what: str, prompt: str | None, seed, pieces: list) -
 
 
 def _source(pipe, state: dict, video, orientation):
-    """What to continue: the kept output (its tokens), else an uploaded video (its last 2.125 s, which
-    then opens the movie), else None. Returns (source, its sound, the opening piece or None)."""
+    """What to continue: the kept output (its tokens), else an uploaded video (its last 2.125 s, or all
+    of a shorter one down to the second a continuation reads, which then opens the movie), else None.
+    Returns (source, its sound, the opening piece or None)."""
+    from videopoet.pipeline import CONTEXT_FRAMES
+
     if state["current"] is not None:
         return state["current"], None, None
-    if _upload_path(video, "video") is None:
+    path = _upload_path(video, "video")
+    if path is None:
         return None, None, None
-    frames, audio, more = _read_video(pipe, video, orientation, keep="last")
+    portrait = _portrait(orientation)
+    upload = pipe.read_video(path, portrait)
+    frames, audio, more = pipe.prepare_video(upload, portrait, keep="last", min_frames=CONTEXT_FRAMES)
     _tell(more)
-    return frames, audio, (frames, audio)
+    # A short upload is led in by its first frame held; the movie opens with the upload as it was.
+    held = max(0, len(frames) - len(upload.frames))
+    opening = (frames[held:], None if audio is None else audio[held * media.SAMPLE_RATE // media.FPS:])
+    return frames, audio, opening
 
 
 def _context(state: dict, start) -> tuple | None:

@@ -413,4 +413,19 @@ def test_preload_loads_the_default_pipeline_and_skips_missing_weights(weights_di
         app.preload()
         assert app.MODEL.loaded(DEFAULT_PRECISION)
     finally:
-        app.MODEL.configure()
+        app.MODEL.configure(weights=weights_dir, device="cpu")  # as the client fixture has it
+
+
+def test_extend_continues_a_short_upload_and_opens_the_movie_with_it(client, tmp_path):
+    fresh = gradio_client.Client(app.demo.local_url, verbose=False)  # nothing kept in this session yet
+    short = _clip_file(tmp_path / "short.mp4", n_frames=9)
+    common = dict(prompt="", video=handle_file(short), orientation="square", sound=False, **FAST)
+    *candidates, details = fresh.predict(seed=3, **common, api_name="/extend_candidates")
+    assert details["continues"] == "the uploaded video", details["continues"]
+    for candidate in candidates:
+        _video(candidate, frames=16)  # the upload's last second, then the new one
+    movie, history, *_ = fresh.predict(choice="1", api_name="/pick_candidate")
+    _video(movie, frames=9 + 8)  # the upload as it was (no held lead-in), then the new second
+    too_short = _clip_file(tmp_path / "tiny.mp4", n_frames=5)
+    another = gradio_client.Client(app.demo.local_url, verbose=False)
+    assert "at least 8" in _error(another, "/extend_candidates", seed=3, **{**common, "video": handle_file(too_short)})
