@@ -619,13 +619,13 @@ def _upload_path(value, what: str) -> str | None:
     raise VideoPoetError(f"the {what} upload came in a form this app cannot read ({type(value).__name__})")
 
 
-def _read_video(pipe, value, orientation, keep: str = "first") -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+def _read_video(pipe, value, orientation) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """An uploaded video as one clip: (17 frames at the clip size, its sound or None, notices). Longer
-    videos are trimmed to their first (or `keep` "last") 2.125 s, with a notice."""
+    videos are trimmed to their first 2.125 s, with a notice."""
     path = _upload_path(value, "video")
     if path is None:
         raise VideoPoetError(NO_VIDEO)
-    return pipe.prepare_video(path, _portrait(orientation), keep=keep)
+    return pipe.prepare_video(path, _portrait(orientation))
 
 
 def _read_image(pipe, value, orientation) -> tuple[np.ndarray, list[str]]:
