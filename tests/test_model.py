@@ -187,6 +187,18 @@ def test_fixed_seed_reproduces_and_candidates_differ():
         assert len(candidates) == 3
 
 
+def test_decoding_leaves_cudnn_attention_out_and_restores_it():
+    # cuDNN plans a kernel per key length, and decoding grows the key length every token (65 ms
+    # instead of 5 ms a step on an H200): sample() must run with it off, and turn it back on after.
+    model = tiny_model()
+    prefix, out_positions, out_modality = prompt_and_layout(n_new=3)
+    seen = []
+    sample(model, prefix, 3, out_positions, out_modality, temperature=0,
+           progress=lambda step, total: seen.append(torch.backends.cuda.cudnn_sdp_enabled()))
+    assert seen == [False, False, False]
+    assert torch.backends.cuda.cudnn_sdp_enabled()
+
+
 def test_cfg_scale_one_equals_conditional_sampling():
     model = tiny_model()
     prefix, out_positions, out_modality = prompt_and_layout()
