@@ -13,7 +13,10 @@ torchao's int8 weight-only mode uses) with each row scaled by SCB / 127 and bf16
 Decoding reads one weight row per output per step, so it is bound by the bytes it reads; measured
 on the 2-core AVX2 CPU, one decode step's Linears (batch 2): bf16 nn.Linear 708 us per block,
 int8 weight-only 234 us, while bitsandbytes' CPU Linear8bitLt, which also quantizes activations,
-made a whole clip 2.9x slower than bf16 (scripts/bench_pipeline.py).
+made a whole clip 2.9x slower than bf16 (scripts/bench_pipeline.py). The tied output projection
+reads an int8 copy of the token table made at load (`Int8OutputProjection`; the checkpoint keeps
+the table fp16 for the embedding lookup): 0.6 ms of an 11.9 ms decode step at 300 tokens of
+context (median of 6 x 100 steps, shipped weights, batch 2).
 
 Quantization is bitsandbytes' row-wise absmax (`int8_vectorwise_quant` on the weight cast to
 fp16, as `Int8Params` does when moved to a device), always run on the CPU so a checkpoint does not
@@ -91,6 +94,30 @@ class Int8WeightOnlyLinear(nn.Module):
         else:
             y = F.linear(flat, self.weight.to(x.dtype)) * self.scales.to(x.dtype)
         return y.reshape(*x.shape[:-1], self.out_features)
+
+
+class Int8OutputProjection(nn.Module):
+    """logits = hidden @ table[lo:hi]^T over an int8 copy of the tied token table (absmax scale per
+    vocabulary row), for `VideoPoetTransformer.output_projection`. After the blocks this is a decode
+    step's largest matmul: a video segment projects onto 16,384 rows. On the 2-core CPU, batch 2
+    onto those rows: 1.34 ms in bf16, 0.34 ms int8. The checkpoint keeps the table fp16 (the
+    embedding lookup still reads it), so this copy is made at load and never saved."""
+
+    def __init__(self, table: torch.Tensor, dtype: torch.dtype):
+        super().__init__()
+        table = table.detach().float()
+        scales = table.abs().amax(dim=1).clamp(min=1e-12) / 127
+        self.register_buffer("weight", (table / scales[:, None]).round().to(torch.int8), persistent=False)
+        self.register_buffer("scales", scales.to(dtype), persistent=False)
+
+    def forward(self, hidden: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        flat = hidden.reshape(-1, hidden.shape[-1])
+        weight, scales = self.weight[lo:hi], self.scales[lo:hi].to(hidden.dtype)
+        if flat.device.type == "cpu":
+            y = torch.ops.aten._weight_int8pack_mm(flat.contiguous(), weight, scales)
+        else:
+            y = F.linear(flat, weight.to(hidden.dtype)) * scales
+        return y.reshape(*hidden.shape[:-1], hi - lo)
 
 
 def int8_config() -> BitsAndBytesConfig:
@@ -284,6 +311,8 @@ def load_transformer(
     dtype = _FLOAT_DTYPES.get(precision, torch.bfloat16)
     model = _build(config, tensors, "int8" if precision == "int8" else "float", dtype)
     if device_map is None:
+        if precision == "int8":
+            model.output_projection = Int8OutputProjection(model.token_embedding.weight, dtype)
         return model.to(device)
     device_map = _resolve_device_map(model, device_map, max_memory, dtype)
     model = dispatch_model(model, device_map, offload_dir=offload_folder)

@@ -187,6 +187,9 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         self.blocks = nn.ModuleList(Block(d_model, n_heads, mlp_hidden, norm_eps) for _ in range(n_layers))
         self.norm = RMSNorm(d_model, eps=norm_eps)
         self.register_buffer("cache_valid", None, persistent=False)
+        # The tied output projection, when a loader replaces it (the CPU int8 load reads an int8
+        # copy of the table there); None projects onto token_embedding.weight itself.
+        self.output_projection: nn.Module | None = None
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -220,10 +223,11 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
             raise ValueError(f"token ids must be in [0, {self.config.vocab_size})")
 
     def _logits(self, hidden: torch.Tensor, vocab_range: tuple[int, int] | None = None) -> torch.Tensor:
-        table = self.token_embedding.weight
-        if vocab_range is not None:
-            table = table[vocab_range[0] : vocab_range[1]]
-        return F.linear(self.embed_out(self.norm(hidden)), table)
+        lo, hi = vocab_range if vocab_range is not None else (0, self.config.vocab_size)
+        hidden = self.embed_out(self.norm(hidden))
+        if self.output_projection is not None:
+            return self.output_projection(hidden, lo, hi)
+        return F.linear(hidden, self.token_embedding.weight[lo:hi])
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
                 prefix_len: torch.Tensor, valid: torch.Tensor | None = None, return_loss: bool = False) -> torch.Tensor:

@@ -1,0 +1,97 @@
+"""Seconds for a storyboard movie, split into its stages: loading the pipeline, writing the story,
+generating each scene (LM + decode, with sound unless --no-audio) and stitching with ffmpeg.
+
+    python scripts/bench_storyboard.py --device cpu
+    python scripts/bench_storyboard.py --device cuda --precision bf16 --no-interpreter
+
+The defaults are the storyboard command of the README (`python -m videopoet storyboard --premise
+"a fox who finds a lost balloon" --scenes 4`). A machine without an ffmpeg binary (GPU images often
+lack one) still reports every stage before the stitch; stitch_s is then null with the reason.
+--no-interpreter runs where the MiniLM package is not installed: scene prompts go to the model as
+written. Prints one JSON object.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()  # before torch and the package are imported: the CLI pays for that too
+
+import torch
+
+# Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from videopoet import DEFAULT_PRECISION, PRECISIONS
+from videopoet.errors import VideoPoetError
+from videopoet.pipeline import VideoPoetPipeline
+from videopoet.storyboard import make_movie, write_story
+
+
+def synchronized_clock(device: str):
+    def now() -> float:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    return now
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--premise", default="a fox who finds a lost balloon")
+    ap.add_argument("--scenes", type=int, default=4)
+    ap.add_argument("--weights", default="weights")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION)
+    ap.add_argument("--no-audio", action="store_true", help="silent movie")
+    ap.add_argument("--no-interpreter", action="store_true", help="send scene prompts to the model as written")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    now = synchronized_clock(args.device)
+
+    start = now()
+    pipe = VideoPoetPipeline.from_pretrained(args.weights, precision=args.precision, device=args.device,
+                                             use_interpreter=not args.no_interpreter)
+    loaded = now()
+    story = write_story(args.premise, args.scenes, seed=args.seed)
+    written = now()
+    # make_movie reports each scene's start and then "stitching": those calls are the stage boundaries.
+    marks = []
+
+    def progress(fraction: float, desc: str = "") -> None:
+        if not marks or marks[-1][0] != desc:
+            marks.append((desc, now()))
+
+    stitch_s, stitch_error, movie_seconds = None, None, None
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch, "movie.mp4")
+        try:
+            make_movie(pipe, story, out, seed=args.seed, progress=progress, with_audio=not args.no_audio)
+            stitch_s = round(now() - dict(marks)["stitching"], 2)
+            from videopoet.media import probe
+
+            movie_seconds = probe(out)["duration"]
+        except (VideoPoetError, RuntimeError) as e:  # imageio-ffmpeg raises RuntimeError without a binary
+            if "stitching" not in dict(marks):
+                raise
+            stitch_error = str(e).splitlines()[0]
+    times = [t for _, t in marks]
+    scene_s = [round(b - a, 2) for a, b in zip(times, times[1:])]
+    generate_s = round(times[-1] - times[0], 2)
+    print(json.dumps({
+        "device": args.device, "precision": args.precision, "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "load_average": [round(x, 2) for x in os.getloadavg()],
+        "scenes": len(story.scenes), "audio": not args.no_audio, "interpreter": not args.no_interpreter,
+        "import_s": round(start - STARTED, 2), "load_s": round(loaded - start, 2), "story_s": round(written - loaded, 2),
+        "generate_s": generate_s, "scene_s": scene_s, "stitch_s": stitch_s, "stitch_error": stitch_error,
+        "total_s": round(now() - STARTED, 2),
+        "movie_seconds": movie_seconds, "prompts": [s.prompt for s in story.scenes]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
