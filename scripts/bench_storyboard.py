@@ -8,7 +8,13 @@ The defaults are the storyboard command of the README (`python -m videopoet stor
 "a fox who finds a lost balloon" --scenes 4`). A machine without an ffmpeg binary (GPU images often
 lack one) still reports every stage before the stitch; stitch_s is then null with the reason.
 --no-interpreter runs where the MiniLM package is not installed: scene prompts go to the model as
-written. Prints one JSON object.
+written. Without MiniLM the writer cannot read the premise and casts its own hero, so to time the
+same movie there, write the storyboard where MiniLM is installed and pass the file:
+
+    python -m videopoet storyboard --premise "a fox who finds a lost balloon" --dry-run > story.txt
+    python scripts/bench_storyboard.py --device cuda --no-interpreter --storyboard story.txt
+
+Prints one JSON object.
 """
 
 import argparse
@@ -28,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videopoet import DEFAULT_PRECISION, PRECISIONS
 from videopoet.pipeline import VideoPoetPipeline
-from videopoet.storyboard import make_movie, write_story
+from videopoet.storyboard import make_movie, parse_storyboard, write_story
 
 
 def synchronized_clock(device: str):
@@ -42,7 +48,9 @@ def synchronized_clock(device: str):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--premise", default="a fox who finds a lost balloon")
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument("--premise", default="a fox who finds a lost balloon", help="write a story about this")
+    source.add_argument("--storyboard", help="a storyboard file instead (one scene prompt per line)")
     ap.add_argument("--scenes", type=int, default=4)
     ap.add_argument("--weights", default="weights")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -51,13 +59,18 @@ def main():
     ap.add_argument("--no-interpreter", action="store_true", help="send scene prompts to the model as written")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.storyboard and not Path(args.storyboard).is_file():
+        ap.error(f"{args.storyboard}: no such storyboard file")
     now = synchronized_clock(args.device)
 
     start = now()
     pipe = VideoPoetPipeline.from_pretrained(args.weights, precision=args.precision, device=args.device,
                                              use_interpreter=not args.no_interpreter)
     loaded = now()
-    story = write_story(args.premise, args.scenes, seed=args.seed)
+    if args.storyboard:
+        story = parse_storyboard(Path(args.storyboard).read_text(encoding="utf-8"))
+    else:
+        story = write_story(args.premise, args.scenes, seed=args.seed)
     written = now()
     # make_movie reports each scene's start and then "stitching": those calls are the stage boundaries.
     marks = []
@@ -71,13 +84,15 @@ def main():
         out = Path(scratch, "movie.mp4")
         try:
             make_movie(pipe, story, out, seed=args.seed, progress=progress, with_audio=not args.no_audio)
-            stitch_s = round(now() - dict(marks)["stitching"], 2)
+            finished = now()
+            stitch_s = round(finished - dict(marks)["stitching"], 2)
             from videopoet.media import probe
 
             movie_seconds = probe(out)["duration"]
         except Exception as e:  # noqa: BLE001 (no ffmpeg: ImportError, RuntimeError or OSError, by how it is missing)
             if "stitching" not in dict(marks):
                 raise
+            finished = now()
             stitch_error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     times = [t for _, t in marks]
     scene_s = [round(b - a, 2) for a, b in zip(times, times[1:])]
@@ -88,7 +103,7 @@ def main():
         "scenes": len(story.scenes), "audio": not args.no_audio, "interpreter": not args.no_interpreter,
         "import_s": round(start - STARTED, 2), "load_s": round(loaded - start, 2), "story_s": round(written - loaded, 2),
         "generate_s": generate_s, "scene_s": scene_s, "stitch_s": stitch_s, "stitch_error": stitch_error,
-        "total_s": round(now() - STARTED, 2),
+        "total_s": round(finished - STARTED, 2),
         "movie_seconds": movie_seconds, "prompts": [s.prompt for s in story.scenes]}, indent=1))
 
 
