@@ -249,6 +249,18 @@ def test_sky_and_clouds_name_no_scene(interpreter):
     assert plane.spec.effects == () and "background" in plane.defaults and not plane.notices
 
 
+def test_times_of_day_are_left_out_and_said_so(interpreter):
+    """The world has no sunset light: "sunset" alone landed on the starry night and turned a ship at
+    sea into a night scene."""
+    ship = interpreter.interpret("a ship sailing at sunset")
+    assert ship.spec.background == "stormy sea"
+    assert ship.notices == ["not in this world, left out: 'sunset'"]
+    cat = interpreter.interpret("a cat at dusk")
+    assert "background" in cat.defaults and cat.notices == ["not in this world, left out: 'dusk'"]
+    city = interpreter.interpret("a robot dancing in times square in the evening")
+    assert city.spec.background == "times square" and "'evening'" in city.notices[0]
+
+
 def test_caption_is_the_grammars_own(interpreter):
     """The canonical caption reads back (through the caption grammar's parser) as the same scene."""
     for prompt, _ in CASES:
