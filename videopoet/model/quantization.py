@@ -88,11 +88,7 @@ class Int8WeightOnlyLinear(nn.Module):
         self.register_buffer("scales", (scb.float() * _INV_127).to(dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features)
-        if flat.device.type == "cpu":
-            y = torch.ops.aten._weight_int8pack_mm(flat.contiguous(), self.weight, self.scales.to(x.dtype))
-        else:
-            y = F.linear(flat, self.weight.to(x.dtype)) * self.scales.to(x.dtype)
+        y = _int8_matmul(x.reshape(-1, self.in_features), self.weight, self.scales)
         return y.reshape(*x.shape[:-1], self.out_features)
 
 
@@ -105,19 +101,21 @@ class Int8OutputProjection(nn.Module):
 
     def __init__(self, table: torch.Tensor, dtype: torch.dtype):
         super().__init__()
-        table = table.detach().float()
-        scales = table.abs().amax(dim=1).clamp(min=1e-12) / 127
-        self.register_buffer("weight", (table / scales[:, None]).round().to(torch.int8), persistent=False)
-        self.register_buffer("scales", scales.to(dtype), persistent=False)
+        weight, scb = quantize_rowwise(table)
+        self.register_buffer("weight", weight, persistent=False)
+        self.register_buffer("scales", (scb.float() * _INV_127).to(dtype), persistent=False)
 
     def forward(self, hidden: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-        flat = hidden.reshape(-1, hidden.shape[-1])
-        weight, scales = self.weight[lo:hi], self.scales[lo:hi].to(hidden.dtype)
-        if flat.device.type == "cpu":
-            y = torch.ops.aten._weight_int8pack_mm(flat.contiguous(), weight, scales)
-        else:
-            y = F.linear(flat, weight.to(hidden.dtype)) * scales
+        y = _int8_matmul(hidden.reshape(-1, hidden.shape[-1]), self.weight[lo:hi], self.scales[lo:hi])
         return y.reshape(*hidden.shape[:-1], hi - lo)
+
+
+def _int8_matmul(flat: torch.Tensor, weight: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """(N, in) activations x int8 (out, in) rows scaled by `scales` -> (N, out) in the activations' dtype."""
+    scales = scales.to(flat.dtype)
+    if flat.device.type == "cpu":
+        return torch.ops.aten._weight_int8pack_mm(flat.contiguous(), weight, scales)
+    return F.linear(flat, weight.to(flat.dtype)) * scales
 
 
 def int8_config() -> BitsAndBytesConfig:
