@@ -151,6 +151,30 @@ def test_same_seed_same_tokens_other_seed_other_tokens(pipe):
     assert a.seed == b.seed == 7
 
 
+def test_a_list_of_prompts_is_one_batch_with_a_seed_per_prompt(pipe, monkeypatch):
+    import videopoet.pipeline as pipeline
+
+    rows = []
+    real_sample = pipeline.sample
+
+    def spy(model, prefix, *args, **kwargs):
+        rows.append(len(prefix))
+        return real_sample(model, prefix, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "sample", spy)
+    prompts = ["A raccoon dancing in Times Square", "A fox"]  # captions of different lengths
+    outs = pipe.text_to_video(prompts, camera=[None, "zoom out"], seed=3)
+    assert rows == [2, 2]  # the clips in one call, then their sounds in one call
+    assert [o.prompt for o in outs] == ["A raccoon dancing in Times Square", "A fox. Zoom out."]
+    assert [o.seed for o in outs] == [3, 4]
+    assert all(o.frames.shape == SQUARE and o.audio.shape == (34000,) for o in outs)
+    # Prompt i draws from its own generator (seed + i): the clip its own call with that seed makes.
+    alone = pipe.text_to_video("A fox", camera="zoom out", seed=4)
+    assert np.array_equal(codes(alone), codes(outs[1]))
+    assert np.array_equal(alone.tokens["audio"], outs[1].tokens["audio"])
+    assert not np.array_equal(codes(outs[0]), codes(pipe.text_to_video(prompts[0], seed=4)))
+
+
 def test_long_prompt_is_cut_to_the_caption_limit_with_a_notice(pipe):
     out = pipe.text_to_image(" ".join(["a horse galloping through a swirling starry night"] * 20),
                              seed=0, cfg_scale=1.0)
@@ -356,6 +380,10 @@ def test_bad_input_is_a_clear_error_before_any_sampling(pipe, monkeypatch, tmp_p
         (lambda: pipe.text_to_video("a cat", top_p=1.5), "top_p"),
         (lambda: pipe.text_to_video("a cat", temperature=-1), "temperature"),
         (lambda: pipe.text_to_video("a cat", seed="abc"), "seed"),
+        (lambda: pipe.text_to_video([]), "list is empty"),
+        (lambda: pipe.text_to_video(["a cat", "a dog"], camera=["zoom in"] * 3), "3 camera moves for 2 prompts"),
+        (lambda: pipe.text_to_video(["a cat", ""]), "prompt is empty"),
+        (lambda: pipe.text_to_video(["a cat", "a dog"], seed=2**63 - 1), "2 seeds from"),
         (lambda: pipe.inpaint(clip(0, n=10)), "10 frames; this task needs 17"),
         (lambda: pipe.inpaint(clip(0), np.zeros((128, 128), bool)), "mask is empty"),
         (lambda: pipe.inpaint(clip(0), np.ones((16, 16), bool)), "covers everything"),

@@ -245,6 +245,7 @@ class _FakePipeline:
 
     def __init__(self, interpreter=None, extend=True):
         self.calls: list[tuple] = []
+        self.batches: list[int] = []  # prompts per text_to_video call
         self.interpreter = interpreter
         if not extend:
             self.extend = None
@@ -257,10 +258,14 @@ class _FakePipeline:
                                notices=[])
 
     def text_to_video(self, prompt, *, camera=None, seed=None, portrait=False, with_audio=True, progress=None, **kw):
-        self.calls.append(("t2v", prompt, camera, seed))
+        """A list of prompts is one batch, as in VideoPoetPipeline: prompt i gets seed + i."""
+        prompts, cameras = (prompt, camera) if isinstance(prompt, list) else ([prompt], [camera])
+        self.batches.append(len(prompts))
+        self.calls += [("t2v", p, c, seed + i) for i, (p, c) in enumerate(zip(prompts, cameras))]
         if progress:
             progress(10, 10)
-        return self._clip(prompt, seed)
+        clips = [self._clip(p, seed + i) for i, p in enumerate(prompts)]
+        return clips if isinstance(prompt, list) else clips[0]
 
     def extend(self, video, prompt=None, *, num_seconds=1, camera=None, seed=None, with_audio=True, progress=None, **kw):
         assert num_seconds == storyboard.CHAINED_SCENE_SECONDS and video.frames.shape == (17, 32, 32, 3)
@@ -271,21 +276,22 @@ class _FakePipeline:
 def test_make_movie_renders_every_scene_and_stitches(tmp_path):
     from videopoet.media import probe
 
-    story = write_story("a panda", 3, seed=0)
+    story = write_story("a panda", storyboard.SCENES_PER_CALL + 1, seed=0)
     fake = _FakePipeline()
     seen = []
     movie = make_movie(fake, story, tmp_path / "movie.mp4", seed=5,
                        progress=lambda fraction, desc="": seen.append((round(fraction, 3), desc)))
-    assert [c[0] for c in fake.calls] == ["t2v"] * 3
+    assert fake.batches == [storyboard.SCENES_PER_CALL, 1]
+    assert [c[0] for c in fake.calls] == ["t2v"] * 5
     assert [c[1] for c in fake.calls] == [s.prompt for s in story.scenes]
     assert [c[2] for c in fake.calls] == [s.camera for s in story.scenes]
-    assert [c[3] for c in fake.calls] == [5, 6, 7]
+    assert [c[3] for c in fake.calls] == [5, 6, 7, 8, 9]
     assert movie.captions == [f"caption of {s.prompt}" for s in story.scenes]
-    assert seen[0] == (0.0, "scene 1/3") and seen[-1] == (1.0, "stitching")
+    assert seen[0] == (0.0, "scenes 1-4/5") and (0.8, "scene 5/5") in seen and seen[-1] == (1.0, "stitching")
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
     info = probe(movie.path)
     crossfade = round(storyboard.DEFAULT_CROSSFADE_S * 8)
-    assert info["frames"] == 3 * 17 - 2 * crossfade and info["has_audio"]
+    assert info["frames"] == 5 * 17 - 4 * crossfade and info["has_audio"]
 
 
 def test_make_movie_chains_scenes_through_extend(tmp_path):

@@ -154,7 +154,7 @@ class _Sampling:
     top_p: float | None
     cfg_scale: float
     negative_ids: np.ndarray | None
-    generator: torch.Generator
+    generator: torch.Generator | list[torch.Generator]  # a list: one per prompt of a batch
     seed: int
     progress: Callable[[int, int], None] | None
     total: int = 0  # tokens over every pass of the call, for progress
@@ -412,22 +412,36 @@ class VideoPoetPipeline(DiffusionPipeline):
     # ---------------------------------------------------------------------------------------------
     # Tasks
 
-    def text_to_video(self, prompt: str, *, portrait: bool = False, camera: str | None = None,
-                      with_audio: bool = True, seed=None, temperature: float = 1.0, top_k: int | None = 256,
-                      top_p: float | None = None, cfg_scale: float = 3.0,
-                      negative_prompt: str | None = NEGATIVE_PROMPT, progress=None) -> VideoPoetOutput:
-        """A 17-frame clip (2.125 s) from text.
+    def text_to_video(self, prompt: str | list[str], *, portrait: bool = False,
+                      camera: str | list[str | None] | None = None, with_audio: bool = True, seed=None,
+                      temperature: float = 1.0, top_k: int | None = 256, top_p: float | None = None,
+                      cfg_scale: float = 3.0, negative_prompt: str | None = NEGATIVE_PROMPT,
+                      progress=None) -> VideoPoetOutput | list[VideoPoetOutput]:
+        """A 17-frame clip (2.125 s) from text; from a list of prompts, a list of clips made in one batch.
 
         Args:
             prompt: what to show; long prompts are cut to the 64-token caption limit (a notice says so).
+                A list is sampled as one batch, prompt i from its own generator seeded `seed + i`:
+                each clip is the one its own call with that seed makes, and the batch costs less
+                than the calls one after another (each decoding step reads the weights once).
             portrait: 224 x 128 (H x W) instead of 128 x 128.
-            camera: a camera move appended to the prompt, e.g. "Zoom out", "Pan left" (see CAMERA_MOVES).
+            camera: a camera move appended to the prompt, e.g. "Zoom out", "Pan left" (see CAMERA_MOVES);
+                with a list of prompts, one move for all or a list with one per prompt (None: none).
             with_audio: also generate the sound (a video-to-audio pass over the generated tokens).
         """
-        text = self._prompt(prompt, camera)
-        run = self._sampling(seed, temperature, top_k, top_p, cfg_scale, negative_prompt, progress)
+        batched = isinstance(prompt, (list, tuple))
+        prompts = list(prompt) if batched else [prompt]
+        if not prompts:
+            raise VideoPoetError("no prompts given: the list is empty")
+        cameras = list(camera) if isinstance(camera, (list, tuple)) else [camera] * len(prompts)
+        if len(cameras) != len(prompts):
+            raise VideoPoetError(f"{len(cameras)} camera moves for {len(prompts)} prompts; give one, or one per prompt")
+        texts = [self._prompt(p, c) for p, c in zip(prompts, cameras)]
+        run = self._sampling(seed, temperature, top_k, top_p, cfg_scale, negative_prompt, progress,
+                             n_prompts=len(prompts) if batched else None)
         layout = lambda ids: tasks.text_to_video(self.vocab, ids, portrait=portrait)  # noqa: E731
-        return self._video_task("t2v", layout, text, run, with_audio)
+        outputs = self._video_tasks("t2v", layout, texts, run, with_audio)
+        return outputs if batched else outputs[0]
 
     def text_to_image(self, prompt: str, *, portrait: bool = False, seed=None, temperature: float = 1.0,
                       top_k: int | None = 256, top_p: float | None = None, cfg_scale: float = 3.0,
@@ -661,7 +675,10 @@ class VideoPoetPipeline(DiffusionPipeline):
     def _encode(self, text: str) -> list[int]:
         return list(self.caption_tokenizer.encode(text, add_special_tokens=False))
 
-    def _sampling(self, seed, temperature, top_k, top_p, cfg_scale, negative_prompt, progress) -> _Sampling:
+    def _sampling(self, seed, temperature, top_k, top_p, cfg_scale, negative_prompt, progress,
+                  n_prompts: int | None = None) -> _Sampling:
+        """Checked sampling settings. With `n_prompts` (a batch of prompts) prompt i gets its own
+        generator seeded seed + i; a torch.Generator given as the seed is shared by all of them."""
         if isinstance(seed, torch.Generator):
             generator, seed_value = seed, int(seed.initial_seed())
         else:
@@ -671,9 +688,13 @@ class VideoPoetPipeline(DiffusionPipeline):
                 seed_value = int(seed)
             except (TypeError, ValueError):
                 raise VideoPoetError(f"seed must be an integer, got {seed!r}") from None
-            if not 0 <= seed_value < 2**63:
-                raise VideoPoetError(f"seed must be in [0, 2^63), got {seed_value}")
+            seeds = n_prompts or 1
+            if not 0 <= seed_value <= 2**63 - seeds:
+                raise VideoPoetError(f"seed must be in [0, 2^63), got {seed_value}" if seeds == 1 else
+                                     f"the {seeds} seeds from {seed_value} must all be in [0, 2^63)")
             generator = torch.Generator("cpu").manual_seed(seed_value)
+            if n_prompts is not None:
+                generator = [generator] + [torch.Generator("cpu").manual_seed(seed_value + i) for i in range(1, n_prompts)]
         if not (isinstance(temperature, (int, float)) and 0 <= temperature <= 10):
             raise VideoPoetError(f"temperature must be in [0, 10], got {temperature!r}")
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
@@ -700,10 +721,11 @@ class VideoPoetPipeline(DiffusionPipeline):
 
     @torch.inference_mode()
     def _generate(self, layouts: list[Layout], uncond: Layout | list[Layout] | None, run: _Sampling,
-                  keep: dict[int, int] | None = None, num_candidates: int = 1) -> list[dict[str, np.ndarray]]:
+                  keep: dict[int, int] | None = None, num_candidates: int = 1,
+                  generator: torch.Generator | list[torch.Generator] | None = None) -> list[dict[str, np.ndarray]]:
         """Sample the outputs of `layouts` (one prompt per row, all with the same output spec) in
-        one batch; `keep` pins output step -> id. Returns parse_output's dict per sampled row
-        (prompt b's candidates at rows b*K .. b*K+K-1)."""
+        one batch; `keep` pins output step -> id; `generator` replaces run's. Returns parse_output's
+        dict per sampled row (prompt b's candidates at rows b*K .. b*K+K-1)."""
         spec = layouts[0].output_spec
         n_new = layouts[0].output_length
         prompt_len = max(len(layout.sequence) for layout in layouts)
@@ -724,7 +746,7 @@ class VideoPoetPipeline(DiffusionPipeline):
             output_positions=layouts[0].output_positions(), output_modality=layouts[0].output_modality().long(),
             allowed_range=bounds.__getitem__, temperature=run.temperature, top_k=run.top_k, top_p=run.top_p,
             cfg_scale=cfg, uncond_prefix=self._prefix(uncond) if uncond is not None else None,
-            generator=run.generator, num_candidates=num_candidates,
+            generator=run.generator if generator is None else generator, num_candidates=num_candidates,
             progress=report)
         run.done = offset + n_new
         return [parse_output(self.vocab, row.cpu().numpy(), spec) for row in ids]
@@ -745,19 +767,29 @@ class VideoPoetPipeline(DiffusionPipeline):
             groups.setdefault(v.shape, []).append(i)
         out: list[np.ndarray | None] = [None] * len(videos)
         for members in groups.values():
-            for i, parsed in zip(members, self._generate([layouts[i] for i in members], None, run)):
+            own = [run.generator[i] for i in members] if isinstance(run.generator, list) else None
+            for i, parsed in zip(members, self._generate([layouts[i] for i in members], None, run, generator=own)):
                 out[i] = parsed["audio"]
         return out
 
     def _video_task(self, task: str, layout: Callable, text: _Prompt, run: _Sampling, with_audio: bool,
                     keep: dict[int, int] | None = None) -> VideoPoetOutput:
-        cond = layout(text.ids)
-        run.total = cond.output_length + (self._audio_pass_length() if with_audio else 0)
-        video = self._generate([cond], self._uncond(layout, text, run), run, keep=keep)[0]["video"]
-        clip = {"video": video}
+        return self._video_tasks(task, layout, [text], run, with_audio, keep)[0]
+
+    def _video_tasks(self, task: str, layout: Callable, texts: list[_Prompt], run: _Sampling, with_audio: bool,
+                     keep: dict[int, int] | None = None) -> list[VideoPoetOutput]:
+        """One clip per text in one batch (the same negative prompt guides them all); output i
+        reports seed run.seed + i, the seed of its generator when run has one per text."""
+        conds = [layout(text.ids) for text in texts]
+        run.total = conds[0].output_length + (self._audio_pass_length() if with_audio else 0)
+        rows = self._generate(conds, self._uncond(layout, texts[0], run), run, keep=keep)
+        clips = [{"video": row["video"]} for row in rows]
         if with_audio:
-            clip["audio"] = self._audio_for([video], run)[0]
-        return self._finish(task, text, run, clips=[clip])
+            for clip, audio in zip(clips, self._audio_for([clip["video"] for clip in clips], run)):
+                clip["audio"] = audio
+        own_seeds = isinstance(run.generator, list)
+        return [self._finish(task, text, dataclasses.replace(run, seed=run.seed + i if own_seeds else run.seed),
+                             clips=[clip]) for i, (text, clip) in enumerate(zip(texts, clips))]
 
     def _masked_task(self, task: str, video, mask, prompt, portrait, with_audio, run: _Sampling) -> VideoPoetOutput:
         video_tokens, frames, _, notices = self._clip_tokens(video, portrait)

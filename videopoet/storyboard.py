@@ -452,6 +452,9 @@ def _hero_scene(prompt: str, hero: str | None, interpreter) -> tuple[str, str | 
 
 # A chained scene is the seconds `extend` appends after the previous clip: two, about a clip's length.
 CHAINED_SCENE_SECONDS = 2
+# Scenes sampled in one batch. On the 2-core CPU a decoding step of 4 clips (8 rows with guidance)
+# takes 22 ms against 12 ms for one clip, so 4 scenes cost about what 2 cost one after another.
+SCENES_PER_CALL = 4
 
 
 def make_movie(pipeline, story: Story, out_path, seed: int = 0, progress: Callable | None = None, *,
@@ -462,7 +465,7 @@ def make_movie(pipeline, story: Story, out_path, seed: int = 0, progress: Callab
     Scene i is sampled with seed `seed + i`. With `chain` (and a pipeline that has `extend`), every
     scene after the first continues the previous clip's last second in token space, which carries
     the hero's look and position across the cut; without it each scene is its own text-to-video clip
-    and the clips crossfade. `progress(fraction, desc=...)` is called as the work goes (a
+    (SCENES_PER_CALL of them per batched call) and the clips crossfade. `progress(fraction, desc=...)` is called as the work goes (a
     `gradio.Progress` fits); other keyword arguments (temperature, cfg_scale, ...) go to the pipeline.
     """
     from videopoet.media import stitch
@@ -488,28 +491,37 @@ def make_movie(pipeline, story: Story, out_path, seed: int = 0, progress: Callab
     if chain and not can_chain:
         notices.append("this pipeline cannot continue a clip; every scene starts fresh")
     n = len(story.scenes)
-    clips, captions = [], []
+    prompts = []
     for i, scene in enumerate(story.scenes):
         prompt, note = _hero_scene(scene.prompt, hero, interpreter) if i else (scene.prompt, None)
         if note:
             notices.append(f"scene {i + 1}: {note}")
-        desc = f"scene {i + 1}/{n}"
+        prompts.append(prompt)
+    # Calls as (first scene, scenes): a chain continues one scene at a time, the others go in batches.
+    step = 1 if can_chain else SCENES_PER_CALL
+    clips = []
+    for start in range(0, n, step):
+        count = min(step, n - start)
+        desc = f"scene {start + 1}/{n}" if count == 1 else f"scenes {start + 1}-{start + count}/{n}"
 
-        def tick(done: int, total: int, i=i, desc=desc) -> None:
+        def tick(done: int, total: int, start=start, count=count, desc=desc) -> None:
             if progress is not None:
-                progress((i + done / max(total, 1)) / n, desc=desc)
+                progress((start + count * done / max(total, 1)) / n, desc=desc)
 
         if progress is not None:
-            progress(i / n, desc=desc)
+            progress(start / n, desc=desc)
         if can_chain and clips:
-            result = pipeline.extend(clips[-1], prompt, num_seconds=CHAINED_SCENE_SECONDS, camera=scene.camera, seed=seed + i,
-                                     with_audio=with_audio, progress=tick, **sampling)
+            scene = story.scenes[start]
+            clips.append(pipeline.extend(clips[-1], prompts[start], num_seconds=CHAINED_SCENE_SECONDS,
+                                         camera=scene.camera, seed=seed + start, with_audio=with_audio,
+                                         progress=tick, **sampling))
         else:
-            result = pipeline.text_to_video(prompt, camera=scene.camera, seed=seed + i, portrait=portrait,
-                                            with_audio=with_audio, progress=tick, **sampling)
-        clips.append(result)
-        captions.append(getattr(result, "prompt", None) or prompt)
-        notices += [f"scene {i + 1}: {m}" for m in getattr(result, "notices", [])]
+            clips += pipeline.text_to_video(prompts[start:start + count],
+                                            camera=[s.camera for s in story.scenes[start:start + count]],
+                                            seed=seed + start, portrait=portrait, with_audio=with_audio,
+                                            progress=tick, **sampling)
+    captions = [getattr(clip, "prompt", None) or prompt for clip, prompt in zip(clips, prompts)]
+    notices += [f"scene {i + 1}: {m}" for i, clip in enumerate(clips) for m in getattr(clip, "notices", [])]
     if progress is not None:
         progress(1.0, desc="stitching")
     stitch(clips, out, crossfade_s=crossfade_s)

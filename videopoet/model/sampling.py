@@ -63,7 +63,8 @@ class PrefixBatch:
 
 
 def _filter_and_draw(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-                     generator: torch.Generator | None) -> torch.Tensor:
+                     generators: list[torch.Generator | None]) -> torch.Tensor:
+    """One token per row; the rows split into len(generators) equal groups, each drawn with its own."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     logits = logits / temperature
@@ -80,8 +81,8 @@ def _filter_and_draw(logits: torch.Tensor, temperature: float, top_k: int | None
         logits = logits.masked_fill(probs.cumsum(dim=-1) - probs > top_p, float("-inf"))
     probs = logits.softmax(dim=-1)
     # Draw where the generator lives, so a CPU generator gives the same tokens on any model device.
-    device = generator.device if generator is not None else probs.device
-    drawn = torch.multinomial(probs.to(device), 1, generator=generator).to(logits.device)
+    drawn = torch.cat([torch.multinomial(group.to(g.device if g is not None else group.device), 1, generator=g)
+                       .to(logits.device) for group, g in zip(probs.chunk(len(generators)), generators)])
     return (drawn if ids is None else ids.gather(-1, drawn)).squeeze(-1)
 
 
@@ -112,7 +113,7 @@ def sample(
     top_p: float | None = None,
     cfg_scale: float = 1.0,
     uncond_prefix: PrefixBatch | None = None,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
     num_candidates: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
@@ -132,7 +133,8 @@ def sample(
         cfg_scale: classifier-free guidance, logits = cond + (scale - 1) * (cond - uncond); needs
             `uncond_prefix` when not 1.
         uncond_prefix: the unconditional / negative prompt, 1 or B rows.
-        generator: torch.Generator for reproducible draws.
+        generator: torch.Generator for reproducible draws, or one per prompt: prompt b's rows then
+            draw from generator b alone, so they do not depend on the other prompts of the batch.
         num_candidates: K continuations per prompt, sampled in one batch.
         progress: called as progress(step, n_new) after each generated token.
     """
@@ -140,6 +142,9 @@ def sample(
         raise ValueError("cfg_scale != 1 needs an uncond_prefix")
     device = model.device
     batch = len(prefix)
+    generators = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+    if len(generators) not in (1, batch):
+        raise ValueError(f"{len(generators)} generators for {batch} prompts; give one, or one per prompt")
     rows = batch * num_candidates
     candidate_rows = torch.arange(batch).repeat_interleave(num_candidates)
     prompts = prefix.rows(candidate_rows)
@@ -174,7 +179,7 @@ def sample(
         if guided:
             cond, unconditional = allowed.chunk(2)
             allowed = cond + (cfg_scale - 1.0) * (cond - unconditional)
-        out[:, step] = _filter_and_draw(allowed, temperature, top_k, top_p, generator) + lo
+        out[:, step] = _filter_and_draw(allowed, temperature, top_k, top_p, generators) + lo
         if progress is not None:
             progress(step + 1, n_new)
         if step + 1 < n_new:
