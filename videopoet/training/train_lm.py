@@ -50,8 +50,8 @@ probe inputs whose values are their own indices. A batch is then one gather from
 the template's constant tokens (and the inpainting/outpainting masks, one per sequence).
 
 Measured on one H200 (torch 2.11): the default 20M-parameter model trains at about 566k tokens/s
-with 65,536 tokens per step (the shipped run: 4,525 steps in 8.5 min on 17,639 clips of the shipped
-tokenizers), and `pretokenize` encodes about 100 clips/s with structure.
+with 65,536 tokens per step (the shipped run: 7,920 steps in 15 min on 17,639 clips of the shipped
+tokenizers, 560k tokens/s), and `pretokenize` encodes about 100-150 clips/s with structure.
 
 bf16 autocast through accelerate on CUDA; AdamW, warm-up then cosine by wall time; gradient
 clipping; tqdm with tokens/s; JSON-lines log with the loss of every task; `--resume` continues
@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> dict:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", nargs="+", required=True, help="token directories written by videopoet.training.pretokenize")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--minutes", type=float, default=8.5, help="training wall time (evaluation comes after)")
+    ap.add_argument("--minutes", type=float, default=15, help="training wall time (evaluation comes after)")
     ap.add_argument("--steps", type=int, default=None, help="stop after this many steps (smoke runs)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--batch-tokens", type=int, default=65536, help="tokens per step (whole sequences)")
