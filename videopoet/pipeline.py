@@ -421,9 +421,10 @@ class VideoPoetPipeline(DiffusionPipeline):
 
         Args:
             prompt: what to show; long prompts are cut to the 64-token caption limit (a notice says so).
-                A list is sampled as one batch, prompt i from its own generator seeded `seed + i`:
-                each clip is the one its own call with that seed makes, and the batch costs less
-                than the calls one after another (each decoding step reads the weights once).
+                A list is sampled as one batch, prompt i from its own generator seeded `seed + i`,
+                as its own call with that seed would be (the same clip, unless float rounding,
+                which differs between batch sizes, tips a draw); the batch costs less than the
+                calls one after another, since each decoding step reads the weights once for all.
             portrait: 224 x 128 (H x W) instead of 128 x 128.
             camera: a camera move appended to the prompt, e.g. "Zoom out", "Pan left" (see CAMERA_MOVES);
                 with a list of prompts, one move for all or a list with one per prompt (None: none).
