@@ -336,6 +336,15 @@ def test_then_orders_effects(interpreter):
     assert always.spec.effects == ("fireworks",) and always.spec.then == ()
 
 
+def test_the_verb_of_a_later_event_is_not_a_second_action(interpreter):
+    # The story writer's own words: nothing is left out, so nothing may be reported as left out.
+    stars = interpreter.interpret("A fox turning to look at the camera in tall grass, then twinkling stars appear.")
+    assert stars.spec.action == "turn" and stars.spec.then == (("twinkling stars", 1.0),)
+    assert stars.notices == []
+    dragon = interpreter.interpret("A dog walking, then a dragon appears")  # a later subject's is an action
+    assert dragon.spec.action == "walk" and any("one action per clip" in n for n in dragon.notices)
+
+
 def test_empty_prompt_is_an_error(interpreter):
     for prompt in ("", "   \n\t "):
         with pytest.raises(VideoPoetError, match="empty"):

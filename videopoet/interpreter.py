@@ -825,6 +825,10 @@ class PromptInterpreter:
     def _build(self, picks: list[Pick], camera: str | None, notices: list[str]):
         kinds = subject_kinds()
         defaults: list[str] = []
+        # "Then twinkling stars appear": the verb right after a later event is what the event does,
+        # not a second action to report as left out.
+        event_ends = {p.last for p in picks if p.kind == "effect" and p.later}
+        picks = [p for p in picks if not (p.kind == "action" and p.later and p.first in event_ends)]
 
         # Subjects, in the order the prompt names them.
         subjects: list[str] = []
