@@ -695,7 +695,7 @@ class VideoPoetPipeline(DiffusionPipeline):
                                      f"the {seeds} seeds from {seed_value} must all be in [0, 2^63)")
             generator = torch.Generator("cpu").manual_seed(seed_value)
             if n_prompts is not None:
-                generator = [generator] + [torch.Generator("cpu").manual_seed(seed_value + i) for i in range(1, n_prompts)]
+                generator = [torch.Generator("cpu").manual_seed(seed_value + i) for i in range(n_prompts)]
         if not (isinstance(temperature, (int, float)) and 0 <= temperature <= 10):
             raise VideoPoetError(f"temperature must be in [0, 10], got {temperature!r}")
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
