@@ -192,3 +192,23 @@ def test_mp4_round_trip_keeps_frames_and_sound(tmp_path):
     assert abs(info["audio_seconds"] - 2.125) <= 0.01 * 2.125
     back = read_video(path, size=(224, 128))
     assert back.frames.shape == (17, 224, 128, 3)
+
+
+def test_a_tinted_sprite_one_pixel_wide_and_four_tall_composites():
+    """OpenCV reads a (4, 1) array as a Scalar: `cv2.multiply(alpha, s)` on such a patch raised, one
+    clip in about 180,000 (a fading sprite at the frame's edge), and took a training run with it."""
+    from videopoet.world.camera import FRAMES, CameraPath
+    from videopoet.world.compositor import composite
+    from videopoet.world.layers import Layer
+
+    h = w = 128
+    steps = FRAMES + 1
+    still = CameraPath("static", np.ones(steps), np.zeros(steps), np.zeros((steps, 2)), np.zeros((steps, 2)),
+                       np.zeros(steps))
+    rgba = np.full((3, 5, 4), 255, np.uint8)
+    # Its left edge on the last column and its top on row 10: a 1 x 4 patch on screen.
+    local = np.tile(np.array([[1.0, 0.0, w / 2 - 1 + 2.5], [0.0, 1.0, 10 - h / 2 + 1.5]]), (steps, 1, 1))
+    tint = np.tile(np.array([1.0, 1.0, 1.0, 0.5]), (steps, 1))
+    video, depth, _ = composite([Layer(rgba, 0.5, local=local, tint=tint)], still, (h, w))
+    assert video[0, 10:13, w - 1].min() > 0 and video[0, :, : w - 1].max() == 0  # drawn, half faded
+    assert depth[0, 10:13, w - 1].max() < depth[0, 0, 0]

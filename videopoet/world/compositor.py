@@ -117,7 +117,9 @@ def _draw_layer(layer: Layer, k: int, cam: CameraPath, canvas, owner) -> np.ndar
         colour, alpha = cv2.cvtColor(patch, cv2.COLOR_RGBA2RGB), cv2.extractChannel(patch, 3)
         if tinted[t]:
             colour = cv2.multiply(colour, tuple((tint[t, :3] * tint[t, 3]).tolist()) + (0,))
-            alpha = cv2.multiply(alpha, float(tint[t, 3]))
+            # Not cv2.multiply(alpha, s): OpenCV reads a (4, 1) patch as a Scalar and raises.
+            # convertScaleAbs rounds the same way, and alpha is never negative.
+            alpha = cv2.convertScaleAbs(alpha, alpha=float(tint[t, 3]))
         region = canvas[t, y0:y1, x0:x1]
         if opaque and not tinted[t] and alpha.min() == 255:
             region[:] = colour
