@@ -192,3 +192,44 @@ def test_training_script_end_to_end(tmp_path):
     assert "--clips 32" in card and "Held-out accuracy" in card and "parameters" in card
     judge = WorldJudge.from_pretrained(out)
     assert judge.config.video_channels == list(TINY["video_channels"])
+
+
+def test_a_seed_that_fails_to_render_is_skipped_and_counted(monkeypatch, capsys):
+    import videopoet.training.train_judge as train_judge
+    from videopoet.training.loop import RenderFailures, TrainingFailure
+
+    real = train_judge.render_for_judge
+
+    def flaky(args):
+        if args[0] == 501:
+            raise ValueError("bad scene")
+        return real(args)
+
+    monkeypatch.setattr(train_judge, "render_for_judge", flaky)
+    video, audio, labels, failed = train_judge._render_chunk(([500, 501, 502], (128, 128), 64, 9))
+    assert len(video) == len(audio) == len(labels) == 2 and failed == [(501, "ValueError: bad scene")]
+    tally = RenderFailures(max_fraction=0.01, grace=1)
+    tally.add(len(labels), failed)  # one failure in three seeds: within the grace, reported
+    assert "world seed 501 failed to render and was skipped: ValueError: bad scene" in capsys.readouterr().err
+    with pytest.raises(TrainingFailure, match="2 of 6 world seeds failed"):
+        tally.add(2, [(600, "ValueError: again")])
+
+
+def test_a_run_that_stops_early_keeps_its_model(monkeypatch, tmp_path):
+    import videopoet.training.train_judge as train_judge
+
+    real, calls = train_judge.train_step, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_judge, "train_step", interrupted)
+    out = tmp_path / "judge"
+    with pytest.raises(KeyboardInterrupt):
+        train_judge.main(["--out", str(out), "--clips", "16", "--minutes", "1", "--device", "cpu", "--tiny",
+                          "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
+    saved = WorldJudge.from_pretrained(out)
+    assert saved.config.video_channels == list(TINY["video_channels"]) and len(calls) == 3

@@ -1,6 +1,6 @@
 """What every training script here shares: the reproduce command and the accelerator, the
-learning-rate schedule, checkpoints that resume a run, the device name for model cards, and the
-error a run stops with when it has gone wrong."""
+learning-rate schedule, checkpoints that resume a run, the device name for model cards, the
+error a run stops with when it has gone wrong, and the skipping of world seeds that fail to render."""
 
 from __future__ import annotations
 
@@ -16,6 +16,41 @@ from accelerate import Accelerator
 
 class TrainingFailure(RuntimeError):
     """A run that has diverged or collapsed; raised instead of quietly saving a broken model."""
+
+
+def render_each(render_one, seeds) -> tuple[list, list[tuple[int, str]]]:
+    """render_one(seed) for each seed, in a data worker. A seed whose render raises is left out and
+    returned as (seed, "Error: message") instead, so one bad scene costs one clip, not the chunk and
+    the run with it (a 13-minute judge run was lost to one OpenCV error at its 180,000th clip)."""
+    done, failed = [], []
+    for seed in seeds:
+        try:
+            done.append(render_one(int(seed)))
+        except Exception as err:  # noqa: BLE001 (reported and counted by RenderFailures)
+            failed.append((int(seed), f"{type(err).__name__}: {err}"))
+    return done, failed
+
+
+class RenderFailures:
+    """The trainer's tally of seeds its workers could not render. Each is reported on stderr with
+    its seed and error; once more than
+    `max_fraction` of the seeds tried have failed (the first `grace` failures aside), the run stops
+    with TrainingFailure: then the world is broken, not unlucky."""
+
+    def __init__(self, max_fraction: float = 0.01, grace: int = 3):
+        self.max_fraction, self.grace = max_fraction, grace
+        self.tried = 0
+        self.failed: list[tuple[int, str]] = []
+
+    def add(self, rendered: int, failed: list[tuple[int, str]]) -> None:
+        self.tried += rendered + len(failed)
+        for seed, error in failed:
+            print(f"world seed {seed} failed to render and was skipped: {error}", file=sys.stderr, flush=True)
+        self.failed += failed
+        if len(self.failed) > max(self.grace, self.max_fraction * self.tried):
+            seed, error = self.failed[0]
+            raise TrainingFailure(f"{len(self.failed)} of {self.tried} world seeds failed to render "
+                                  f"(the first: seed {seed}, {error})")
 
 
 def command_line(module: str, argv: list[str] | None) -> str:

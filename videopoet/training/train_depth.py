@@ -41,7 +41,15 @@ from tqdm import tqdm
 from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.model.depth import DepthEstimator, evaluate_heldout, ssi_loss
-from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, make_accelerator
+from videopoet.training.loop import (
+    RenderFailures,
+    TrainingFailure,
+    command_line,
+    cosine_lr,
+    device_name,
+    make_accelerator,
+    render_each,
+)
 
 TINY = {"channels": (8, 16, 16, 24, 32)}
 MIN_DISPARITY_SPREAD = 1e-3  # a frame whose inverse depth varies less than this is one plane
@@ -74,22 +82,27 @@ def _stack(images: list, disparities: list, size: tuple[int, int]) -> tuple[np.n
     return np.stack(images), np.stack(disparities)
 
 
-def _render_chunk(args: tuple[list[int], tuple[int, int], int]) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, size, frames per clip) -> frames uint8 (N, H, W, 3), inverse depth float16 (N, H, W)."""
+def _render_chunk(args: tuple[list[int], tuple[int, int], int]
+                  ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """(seeds, size, frames per clip) -> frames uint8 (N, H, W, 3), inverse depth float16 (N, H, W),
+    and the (seed, error) of seeds that failed to render (left out)."""
     from videopoet.world.render import render
 
     seeds, size, k = args
-    images, disparities = [], []
-    for seed in seeds:
+
+    def frames_of(seed: int):
         sample = render(seed, size)
-        i, d = _frames(sample.video, sample.depth, k, np.random.default_rng([seed, 7]))
-        images += i
-        disparities += d
-    return _stack(images, disparities, size)
+        return _frames(sample.video, sample.depth, k, np.random.default_rng([seed, 7]))
+
+    picked, failed = render_each(frames_of, seeds)
+    images = [image for i, _ in picked for image in i]
+    disparities = [disparity for _, d in picked for disparity in d]
+    return (*_stack(images, disparities, size), failed)
 
 
-def _load_shard(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(shard path, frames per clip) -> like `_render_chunk`, from a pool shard (held-out seeds dropped)."""
+def _load_shard(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """(shard path, frames per clip) -> like `_render_chunk`, from a pool shard (held-out seeds
+    dropped; nothing is rendered, so nothing fails)."""
     path, k = args
     with np.load(path) as data:  # each data[key] reads the whole array: read each once
         if "depth" not in data.files:
@@ -103,7 +116,7 @@ def _load_shard(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
         im, d = _frames(videos[i], depths[i], k, rng)
         images += im
         disparities += d
-    return _stack(images, disparities, videos.shape[2:4])
+    return (*_stack(images, disparities, videos.shape[2:4]), [])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -160,6 +173,7 @@ class Feed:
         self.buffers: dict[tuple[int, int], ReplayBuffer] = {}
         self.pending: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
         self.clips = self.frames = 0
+        self.failures = RenderFailures()
         if data:
             shards = [p for folder in data for p in sorted(Path(folder).glob("shard-*.npz"))]
             if not shards:
@@ -190,7 +204,8 @@ class Feed:
             self.inflight[0].wait(timeout)
         for result in [r for r in self.inflight if r.ready()]:
             self.inflight.remove(result)
-            images, disparity = result.get()
+            images, disparity, failed = result.get()
+            self.failures.add(len(images), failed)
             if len(images):
                 self.pending.setdefault(tuple(images.shape[1:3]), []).append((images, disparity))
                 self.frames += len(images)

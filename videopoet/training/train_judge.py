@@ -26,6 +26,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections import deque
 from multiprocessing import get_context
@@ -45,7 +46,7 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
-from videopoet.training.loop import command_line, cosine_lr, device_name
+from videopoet.training.loop import RenderFailures, command_line, cosine_lr, device_name, render_each
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 
@@ -54,16 +55,19 @@ TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 
 # data: worker side
 
 
-def _render_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """(seeds, size, width, frames) -> stacked prepared videos, float16 audio, label dicts."""
+def _render_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict], list[tuple[int, str]]]:
+    """(seeds, size, width, frames) -> stacked prepared videos, float16 audio, label dicts, and the
+    (seed, error) of seeds that failed to render (left out)."""
     seeds, size, width, frames = args
-    clips = [render_for_judge((s, size, width, frames)) for s in seeds]
-    return np.stack([c[0] for c in clips]), np.stack([c[1] for c in clips]), [_slim(c[2]) for c in clips]
+    clips, failed = render_each(lambda s: render_for_judge((s, size, width, frames)), seeds)
+    if not clips:
+        return np.zeros((0,), np.uint8), np.zeros((0,), np.float16), [], failed
+    return np.stack([c[0] for c in clips]), np.stack([c[1] for c in clips]), [_slim(c[2]) for c in clips], failed
 
 
-def _load_shard(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def _load_shard(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict], list[tuple[int, str]]]:
     """(shard path, width, frames) -> the shard's clips, prepared like `_render_chunk`'s (clips
-    with held-out seeds are dropped)."""
+    with held-out seeds are dropped; nothing is rendered, so nothing fails)."""
     path, width, frames = args
     with np.load(path) as data:  # each data[key] reads the whole array: read each once
         seeds, videos, audios, all_labels = data["seeds"], data["video"], data["audio"], data["labels"]
@@ -71,7 +75,7 @@ def _load_shard(args: tuple) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     video = np.stack([prepare_clip(videos[i], width, frames) for i in keep])
     audio = audios[keep].astype(np.float16)
     labels = [_slim(json.loads(str(all_labels[i]))) for i in keep]
-    return video, audio, labels
+    return video, audio, labels, []
 
 
 def _slim(labels: dict) -> dict:
@@ -100,6 +104,7 @@ class ReplayFeed:
         self.used: dict[tuple, list] = {}
         self.replay_cap = replay_cap
         self.submitted = self.received = self.uses = 0
+        self.failures = RenderFailures()
         self.turn = 0
         if data:
             shards = sorted(Path(data).glob("shard-*.npz"))
@@ -145,7 +150,10 @@ class ReplayFeed:
             self.inflight[0].wait(timeout)
         for r in [r for r in self.inflight if r.ready()]:
             self.inflight.remove(r)
-            video, audio, labels = r.get()
+            video, audio, labels, failed = r.get()
+            self.failures.add(len(labels), failed)
+            if not labels:
+                continue
             targets = {k: v.numpy() for k, v in self.model.targets(labels).items()}
             key = video.shape[1:]
             q = self.fresh.setdefault(key, deque())
@@ -384,7 +392,10 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(args.seed)
-    torch.backends.cudnn.benchmark = True
+    # No cuDNN autotuning: the blur augmentation convolves a random number of clips per batch, a new
+    # shape nearly every step, and re-tuning for each made a step 2.7x slower (174 ms against 64 ms,
+    # H200, measured).
+    torch.backends.cudnn.benchmark = False
     workers = args.workers or max(1, (os.cpu_count() or 2) - 1)
 
     # Build every cache once before forking, and fork before CUDA starts.
@@ -418,42 +429,47 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     t0 = time.time()
     step, wait_s, last = 0, 0.0, None
     bar = tqdm(unit="step", dynamic_ncols=True, mininterval=1.0)
-    while True:
-        elapsed = time.time() - t0
-        progress = max(elapsed / budget, feed.uses / max(1, feed.clips * args.reuse))
-        if progress >= 1.0:
-            break
-        feed.collect()
-        batch = feed.batch(args.batch)
-        tw = time.time()
-        while batch is None:
-            if feed.exhausted():
+    try:
+        while True:
+            elapsed = time.time() - t0
+            progress = max(elapsed / budget, feed.uses / max(1, feed.clips * args.reuse))
+            if progress >= 1.0:
                 break
-            feed.collect(timeout=0.05)
+            feed.collect()
             batch = feed.batch(args.batch)
-            if time.time() - t0 > budget:
+            tw = time.time()
+            while batch is None:
+                if feed.exhausted():
+                    break
+                feed.collect(timeout=0.05)
+                batch = feed.batch(args.batch)
+                if time.time() - t0 > budget:
+                    break
+            wait_s += time.time() - tw
+            if batch is None:
                 break
-        wait_s += time.time() - tw
-        if batch is None:
-            break
-        lr = cosine_lr(progress, args.lr)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        loss, parts, acc = train_step(model, opt, *batch, device=device, generator=gen)
-        step += 1
-        bar.update(1)
-        if step % args.log_every == 0 or step == 1:
-            loss = float(loss)
-            parts = {k: float(v) for k, v in parts.items()}
-            acc = {k: float(v) for k, v in acc.items()}
-            last = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6), "loss": round(loss, 4),
-                    "clips_rendered": feed.received, "samples_seen": feed.uses, "wait_s": round(wait_s, 1),
-                    "frame": list(batch[0].shape[2:4]),
-                    "losses": {k: round(v, 4) for k, v in parts.items()},
-                    "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
-            log.write(json.dumps(last) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{loss:.3f}", clips=feed.received, wait=f"{wait_s:.0f}s")
+            lr = cosine_lr(progress, args.lr)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            loss, parts, acc = train_step(model, opt, *batch, device=device, generator=gen)
+            step += 1
+            bar.update(1)
+            if step % args.log_every == 0 or step == 1:
+                loss = float(loss)
+                parts = {k: float(v) for k, v in parts.items()}
+                acc = {k: float(v) for k, v in acc.items()}
+                last = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6), "loss": round(loss, 4),
+                        "clips_rendered": feed.received, "samples_seen": feed.uses, "wait_s": round(wait_s, 1),
+                        "frame": list(batch[0].shape[2:4]),
+                        "losses": {k: round(v, 4) for k, v in parts.items()},
+                        "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
+                log.write(json.dumps(last) + "\n")
+                log.flush()
+                bar.set_postfix(loss=f"{loss:.3f}", clips=feed.received, wait=f"{wait_s:.0f}s")
+    except BaseException:  # an error or Ctrl-C keeps what was trained (fp16, as shipped), then stops
+        model.half().save_pretrained(out)
+        print(f"\nstopped at step {step}; the model trained so far is saved in {out}", file=sys.stderr, flush=True)
+        raise
     bar.close()
     train_s = time.time() - t0
     print(f"trained {step} steps in {train_s:.0f} s on {feed.received} clips ({feed.uses} samples); "
@@ -473,6 +489,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
         "torch": torch.__version__, "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
         "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.received,
         "samples_seen": feed.uses, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
+        "render_failures": [{"seed": seed, "error": error} for seed, error in feed.failures.failed],
         "file_bytes": weights.stat().st_size, "heldout": heldout,
     }
     log.write(json.dumps({"final": {k: v for k, v in result.items() if k != "heldout"},
