@@ -1,15 +1,19 @@
 """What every training script here shares: the reproduce command and the accelerator, the
 learning-rate schedule, checkpoints that resume a run, the device name for model cards, the
-error a run stops with when it has gone wrong, and the skipping of world seeds that fail to render."""
+error a run stops with when it has gone wrong, the skipping of world seeds that fail to render,
+and the ring of rendered samples a trainer replays on its device."""
 
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable, Mapping
 import platform
 import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 
@@ -51,6 +55,111 @@ class RenderFailures:
             seed, error = self.failed[0]
             raise TrainingFailure(f"{len(self.failed)} of {self.tried} world seeds failed to render "
                                   f"(the first: seed {seed}, {error})")
+
+
+class DeviceReplay:
+    """Samples of one shape on the training device, in a ring of `capacity`: named fields, each
+    (capacity, *shape) of its dtype. A batch takes the samples not trained on yet first (oldest
+    first) and fills up with random ones; its indices are made on the device, so taking a batch
+    never waits for the GPU and nothing is gathered on the host (stacking 128 clips of 128 px
+    there took 86 ms a step)."""
+
+    def __init__(self, fields: Mapping[str, tuple[tuple[int, ...], torch.dtype]], capacity: int,
+                 device: torch.device):
+        self.data = {name: torch.empty((capacity, *shape), dtype=dtype, device=device)
+                     for name, (shape, dtype) in fields.items()}
+        self.capacity, self.filled, self.head, self.unseen = capacity, 0, 0, 0
+        self.device = torch.device(device)
+
+    def add(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Append samples (one array per field, equal lengths); the oldest give way when full."""
+        n = min(len(next(iter(arrays.values()))), self.capacity)
+        first = min(n, self.capacity - self.head)  # the part that fits before the ring wraps
+        for name, array in arrays.items():
+            src = torch.from_numpy(np.ascontiguousarray(array[len(array) - n:]))
+            self.data[name][self.head:self.head + first].copy_(src[:first])
+            self.data[name][: n - first].copy_(src[first:])
+        self.head = (self.head + n) % self.capacity
+        self.filled = min(self.capacity, self.filled + n)
+        self.unseen = min(self.capacity, self.unseen + n)
+
+    def batch(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """`n` samples per field; `generator` lives on the device."""
+        k = min(n, self.unseen)
+        fresh = (self.head - self.unseen + torch.arange(k, device=self.device)) % self.capacity
+        self.unseen -= k
+        replay = torch.randint(self.filled, (n - k,), device=self.device, generator=generator)
+        index = torch.cat([fresh, replay])
+        return {name: tensor[index] for name, tensor in self.data.items()}
+
+
+class RenderFeed:
+    """Rendered samples in, device batches out. Keeps a worker pool busy (at most `inflight` tasks,
+    and none more while `backlog` samples wait to be trained on: on a CPU the trainer needs the
+    cores more than the renderers do) and files finished samples into one DeviceReplay per sample
+    shape, `upload` samples at a time (each upload to a GPU waits for its queued work, so uploads
+    are made few and large).
+
+    next_job() -> (fn, arg) for the pool, or None once there is no more to do; fields_of(result) ->
+    ({field: array of n samples}, [(seed, error), ...] of seeds that failed to render)."""
+
+    def __init__(self, pool, device: torch.device, capacity: int, next_job: Callable, fields_of: Callable,
+                 inflight: int, backlog: int, upload: int = 1):
+        self.pool, self.device, self.capacity = pool, torch.device(device), capacity
+        self.next_job, self.fields_of = next_job, fields_of
+        self.max_inflight, self.backlog, self.upload = inflight, backlog, upload
+        self.inflight: deque = deque()
+        self.buffers: dict[tuple, DeviceReplay] = {}
+        self.pending: dict[tuple, list[dict[str, np.ndarray]]] = {}
+        self.samples = 0  # received from the workers
+        self.jobs_done = False
+        self.failures = RenderFailures()
+
+    def _waiting(self) -> int:
+        return (sum(b.unseen for b in self.buffers.values())
+                + sum(len(next(iter(p.values()))) for parts in self.pending.values() for p in parts))
+
+    def top_up(self) -> None:
+        while not self.jobs_done and len(self.inflight) < self.max_inflight and self._waiting() < self.backlog:
+            job = self.next_job()
+            if job is None:
+                self.jobs_done = True
+                return
+            fn, arg = job
+            self.inflight.append(self.pool.apply_async(fn, (arg,)))
+
+    def collect(self, timeout: float = 0.0) -> None:
+        """Take finished tasks (waiting up to `timeout` s for the oldest), upload, refill the pool."""
+        if self.inflight and timeout > 0:
+            self.inflight[0].wait(timeout)
+        for result in [r for r in self.inflight if r.ready()]:
+            self.inflight.remove(result)
+            fields, failed = self.fields_of(result.get())
+            n = len(next(iter(fields.values())))
+            self.failures.add(n, failed)
+            if n:
+                self.pending.setdefault(tuple(a.shape[1:] for a in fields.values()), []).append(fields)
+                self.samples += n
+        for key, parts in self.pending.items():
+            buffer = self.buffers.get(key)
+            waiting = sum(len(next(iter(p.values()))) for p in parts)
+            # Upload at once while the buffer is nearly empty, and everything once no more comes.
+            if parts and (waiting >= self.upload or buffer is None or buffer.filled < self.upload or self.finished()):
+                if buffer is None:
+                    spec = {name: (a.shape[1:], torch.from_numpy(a[:0]).dtype) for name, a in parts[0].items()}
+                    buffer = self.buffers[key] = DeviceReplay(spec, self.capacity, self.device)
+                buffer.add({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
+                parts.clear()
+        self.top_up()
+
+    def finished(self) -> bool:
+        """No more samples are coming (never true while rendering goes on until time is up)."""
+        return self.jobs_done and not self.inflight
+
+    def ready(self, need: int) -> list[tuple]:
+        """Sample shapes with at least `need` samples at hand (any, once no more are coming)."""
+        need = 1 if self.finished() else need
+        return [k for k, b in sorted(self.buffers.items()) if b.filled >= need]
 
 
 def command_line(module: str, argv: list[str] | None) -> str:

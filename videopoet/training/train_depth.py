@@ -42,7 +42,7 @@ from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.model.depth import DepthEstimator, evaluate_heldout, ssi_loss
 from videopoet.training.loop import (
-    RenderFailures,
+    RenderFeed,
     TrainingFailure,
     command_line,
     cosine_lr,
@@ -123,112 +123,34 @@ def _load_shard(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray, list[tup
 # data: trainer side
 
 
-class ReplayBuffer:
-    """Frames of one size on the training device, in a ring of `capacity`. A batch takes the
-    frames not trained on yet first (oldest first) and fills up with random ones; its indices are
-    made on the device, so taking a batch never waits for the GPU."""
+def make_feed(pool, device: torch.device, capacity: int, chunk: int, frames_per_clip: int, seed: int,
+              inflight: int, backlog: int, upload: int = 1, data: list[str] | None = None) -> RenderFeed:
+    """A RenderFeed of single frames and their inverse depth: rendered from random training seeds
+    (both frame sizes in turn, until time is up), or read from pool shards (`data`)."""
+    from videopoet.world.render import SIZES
 
-    def __init__(self, size: tuple[int, int], capacity: int, device: torch.device):
-        self.images = torch.empty((capacity, *size, 3), dtype=torch.uint8, device=device)
-        self.disparity = torch.empty((capacity, *size), dtype=torch.float16, device=device)
-        self.capacity, self.filled, self.head, self.unseen = capacity, 0, 0, 0
-        self.device = torch.device(device)
+    if data:
+        shards = [p for folder in data for p in sorted(Path(folder).glob("shard-*.npz"))]
+        if not shards:
+            raise SystemExit(f"no shard-*.npz files in {', '.join(data)}")
+        jobs = deque((_load_shard, (str(p), frames_per_clip)) for p in shards)
 
-    def add(self, images: np.ndarray, disparity: np.ndarray) -> None:
-        n = min(len(images), self.capacity)
-        images, disparity = torch.from_numpy(images[-n:]), torch.from_numpy(disparity[-n:])
-        first = min(n, self.capacity - self.head)  # the part that fits before the ring wraps
-        for src, dst in ((slice(0, first), slice(self.head, self.head + first)),
-                         (slice(first, n), slice(0, n - first))):
-            self.images[dst].copy_(images[src])
-            self.disparity[dst].copy_(disparity[src])
-        self.head = (self.head + n) % self.capacity
-        self.filled = min(self.capacity, self.filled + n)
-        self.unseen = min(self.capacity, self.unseen + n)
+        def next_job():
+            return jobs.popleft() if jobs else None
+    else:
+        seed_rng = np.random.default_rng(seed)
+        turn = iter(range(10**12))
 
-    def batch(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        k = min(n, self.unseen)
-        fresh = (self.head - self.unseen + torch.arange(k, device=self.device)) % self.capacity
-        self.unseen -= k
-        replay = torch.randint(self.filled, (n - k,), device=self.device, generator=generator)
-        index = torch.cat([fresh, replay])
-        return self.images[index], self.disparity[index]
+        def next_job():
+            size = SIZES[next(turn) % len(SIZES)]
+            return _render_chunk, ([int(s) for s in seed_rng.integers(0, HELD_OUT_FIRST_SEED, chunk)], size,
+                                   frames_per_clip)
 
+    def fields_of(result):
+        images, disparity, failed = result
+        return {"images": images, "disparity": disparity}, failed
 
-class Feed:
-    """Keeps the worker pool busy (a bounded number of tasks in flight, and no more while `backlog`
-    frames wait to be trained on: on a CPU the trainer needs the cores more than the renderers do)
-    and files finished frames into one replay buffer per frame size, `upload` frames at a time
-    (each upload to a GPU waits for it to finish its queued work, so they are made few and large)."""
-
-    def __init__(self, pool, device: torch.device, capacity: int, chunk: int, frames_per_clip: int, seed: int,
-                 inflight: int, backlog: int, upload: int = 1, data: list[str] | None = None):
-        from videopoet.world.render import SIZES
-
-        self.pool, self.device, self.capacity = pool, device, capacity
-        self.sizes, self.chunk, self.k = SIZES, chunk, frames_per_clip
-        self.seed_rng = np.random.default_rng(seed)
-        self.max_inflight, self.backlog, self.upload = inflight, backlog, upload
-        self.inflight: deque = deque()
-        self.buffers: dict[tuple[int, int], ReplayBuffer] = {}
-        self.pending: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
-        self.clips = self.frames = 0
-        self.failures = RenderFailures()
-        if data:
-            shards = [p for folder in data for p in sorted(Path(folder).glob("shard-*.npz"))]
-            if not shards:
-                raise SystemExit(f"no shard-*.npz files in {', '.join(data)}")
-            self.jobs: deque | None = deque((_load_shard, (str(p), frames_per_clip)) for p in shards)
-        else:
-            self.jobs = None
-
-    def _next_job(self):
-        if self.jobs is not None:
-            return self.jobs.popleft() if self.jobs else None
-        size = self.sizes[(self.clips // self.chunk) % len(self.sizes)]
-        seeds = [int(s) for s in self.seed_rng.integers(0, HELD_OUT_FIRST_SEED, self.chunk)]
-        self.clips += len(seeds)
-        return _render_chunk, (seeds, size, self.k)
-
-    def top_up(self) -> None:
-        unseen = sum(b.unseen for b in self.buffers.values()) + sum(len(p[0]) for v in self.pending.values() for p in v)
-        while len(self.inflight) < self.max_inflight and unseen < self.backlog:
-            job = self._next_job()
-            if job is None:
-                return
-            fn, arg = job
-            self.inflight.append(self.pool.apply_async(fn, (arg,)))
-
-    def collect(self, timeout: float = 0.0) -> None:
-        if self.inflight and timeout > 0:
-            self.inflight[0].wait(timeout)
-        for result in [r for r in self.inflight if r.ready()]:
-            self.inflight.remove(result)
-            images, disparity, failed = result.get()
-            self.failures.add(len(images), failed)
-            if len(images):
-                self.pending.setdefault(tuple(images.shape[1:3]), []).append((images, disparity))
-                self.frames += len(images)
-        for size, parts in self.pending.items():
-            buffer = self.buffers.get(size)
-            waiting = sum(len(p[0]) for p in parts)
-            # Upload at once while the buffer is nearly empty, and everything once no more comes.
-            if parts and (waiting >= self.upload or buffer is None or buffer.filled < self.upload
-                          or self.finished()):
-                if buffer is None:
-                    buffer = self.buffers[size] = ReplayBuffer(size, self.capacity, self.device)
-                buffer.add(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-                parts.clear()
-        self.top_up()
-
-    def finished(self) -> bool:
-        """Every pool shard has been read (never true while rendering: that goes on until time is up)."""
-        return self.jobs is not None and not self.jobs and not self.inflight
-
-    def ready(self, batch: int) -> list[tuple[int, int]]:
-        """Frame sizes with a batch's worth of frames at hand (any frames, once no more are coming)."""
-        need = 1 if self.finished() else batch
-        return [s for s, b in sorted(self.buffers.items()) if b.filled >= need]
+    return RenderFeed(pool, device, capacity, next_job, fields_of, inflight, backlog, upload)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,8 +348,8 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
     if want_cuda:
         model = model.to(memory_format=torch.channels_last)
     capacity = args.buffer or (32768 if want_cuda else 2048)
-    feed = Feed(pool, device, capacity, args.chunk, args.frames_per_clip, args.seed, inflight=2 * workers,
-                backlog=max(8 * batch_size, capacity // 4), upload=8 * batch_size if want_cuda else 1, data=args.data)
+    feed = make_feed(pool, device, capacity, args.chunk, args.frames_per_clip, args.seed, inflight=2 * workers,
+                     backlog=max(8 * batch_size, capacity // 4), upload=8 * batch_size if want_cuda else 1, data=args.data)
     feed.top_up()
     generator = torch.Generator(device=device).manual_seed(args.seed)
     budget = args.minutes * 60.0
@@ -455,7 +377,8 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
             wait_s += time.time() - tw
             continue
         turn += 1
-        images, disparity = feed.buffers[ready[turn % len(ready)]].batch(batch_size, generator)
+        taken = feed.buffers[ready[turn % len(ready)]].batch(batch_size, generator)
+        images, disparity = taken["images"], taken["disparity"]
         x, target = augment(images, disparity, generator)
         if want_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -482,11 +405,11 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
             window_t, window_step = now, step
             record = {"step": step, "time_s": round(now - t0, 1), "lr": round(lr, 6), "loss": round(loss.item(), 4),
                       "steps_per_s": round(rate, 2), "frames_per_s": round(rate * batch_size, 1),
-                      "frames_rendered": feed.frames, "samples_seen": seen, "wait_s": round(wait_s, 1),
+                      "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(wait_s, 1),
                       "data_s": round(data_s, 1), "frame": list(images.shape[1:3])}
             log.write(json.dumps(record) + "\n")
             log.flush()
-            bar.set_postfix(loss=f"{record['loss']:.3f}", frames=feed.frames, wait=f"{wait_s:.0f}s")
+            bar.set_postfix(loss=f"{record['loss']:.3f}", frames=feed.samples, wait=f"{wait_s:.0f}s")
     bar.close()
     if bool(nonfinite):
         raise TrainingFailure(f"the loss became NaN/inf by step {step}; see train_log.jsonl. Try a lower --lr.")
@@ -495,7 +418,7 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
     train_s = time.time() - t0
     steps_per_s = (step - 1) / max(time.time() - first_step_t, 1e-9) if step > 1 else 0.0
     print(f"trained {step} steps in {train_s:.0f} s ({steps_per_s:.2f} steps/s after the first batch, "
-          f"{steps_per_s * batch_size:.0f} frames/s) on {feed.frames:,} frames; {wait_s:.0f} s waiting for data, "
+          f"{steps_per_s * batch_size:.0f} frames/s) on {feed.samples:,} frames; {wait_s:.0f} s waiting for data, "
           f"{data_s:.0f} s taking it in", flush=True)
 
     # Save fp16, then score exactly what was saved.
@@ -510,7 +433,7 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
         "eval_s": round(time.time() - t_eval, 1), "steps": step, "steps_per_s": round(steps_per_s, 2),
         "batch": batch_size, "lr": args.lr, "grad_weight": args.grad_weight,
         "data": "pool folders " + ", ".join(args.data) if args.data else "rendered while training",
-        "frames_rendered": feed.frames, "samples_seen": seen, "wait_s": round(wait_s, 1),
+        "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(wait_s, 1),
         "data_s": round(data_s, 1), "params": params,
         "file_bytes": weights.stat().st_size, "heldout": heldout,
     }

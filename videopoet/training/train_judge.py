@@ -6,15 +6,16 @@
 Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
 10**9; held-out seeds start at 10**9 and are never trained on), square and portrait in alternate
 chunks, and ships each clip already cut to what the judge looks at (9 frames, 64 px wide). A GPU
-trains faster than 16 cores render, so each rendered clip is replayed up to --reuse times (fresh
-clips first, replays drawn at random from a pool of at least --pool clips), each time with a new
+trains faster than 16 cores render, so clips are kept in a ring on the training device (--capacity
+per frame size; no batch is gathered on the host) and replayed: a batch takes fresh clips first and
+fills up with random earlier ones (once --pool clips are at hand), each time with a new
 augmentation: a small shift, colour jitter, sometimes blur (so tokenizer blur does not fool the
 judge), audio gain and shift, and a dropped modality 10% of the time. No horizontal flips: they
 would swap pan left/right and arcs.
 
 Training: AdamW, cosine learning rate over the run (by wall time or by clips, whichever is nearer
 its end), bf16 autocast on CUDA (fp32 on CPU), tqdm progress, a JSON-lines log. It stops at
---minutes of training or when --clips clips have all been used --reuse times, scores 1024 held-out
+--minutes of training or once it has seen --clips × --reuse samples, scores 1024 held-out
 clips with the saved (fp16) checkpoint, and writes save_pretrained files, eval.json and a README.md
 model card into --out.
 """
@@ -25,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import random
 import sys
 import time
 from collections import deque
@@ -46,7 +46,7 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
-from videopoet.training.loop import RenderFailures, command_line, cosine_lr, device_name, render_each
+from videopoet.training.loop import RenderFeed, command_line, cosine_lr, device_name, render_each
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 
@@ -87,122 +87,46 @@ def _slim(labels: dict) -> dict:
 # data: trainer side
 
 
-class ReplayFeed:
-    """Rendered clips in, training batches out. Keeps the worker pool busy (a bounded number of
-    chunks in flight), serves fresh clips first and fills batches with random replays of clips used
-    fewer than `reuse` times. Every batch holds one frame size (square or portrait)."""
+def make_feed(pool, model: WorldJudge, clips: int, chunk: int, seed: int, capacity: int, inflight: int,
+              backlog: int, upload: int, data: str | None = None) -> tuple[RenderFeed, int]:
+    """A RenderFeed of prepared clips, their float16 audio and their training targets (fields
+    "video", "audio", "target_<head>"): `clips` rendered from random training seeds (square and
+    portrait in alternate chunks), or read from pool shards (`data`). Returns it and the number of
+    clips it will deliver."""
+    from videopoet.world.render import SIZES
 
-    def __init__(self, pool, model: WorldJudge, clips: int, chunk: int, reuse: int, seed: int, inflight: int,
-                 data: str | None = None, pool_size: int = 2048, replay_cap: int = 40000):
-        self.pool, self.model, self.reuse = pool, model, reuse
-        self.width, self.frames = model.config.video_width, model.config.frames
-        self.rng = random.Random(seed)
-        self.seed_rng = np.random.default_rng(seed)
-        self.inflight: deque = deque()
-        self.max_inflight = inflight
-        self.fresh: dict[tuple, deque] = {}
-        self.used: dict[tuple, list] = {}
-        self.replay_cap = replay_cap
-        self.submitted = self.received = self.uses = 0
-        self.failures = RenderFailures()
-        self.turn = 0
-        if data:
-            shards = sorted(Path(data).glob("shard-*.npz"))
-            if not shards:
-                raise SystemExit(f"no shard-*.npz files in {data}")
-            index = Path(data) / "index.json"
-            shard_size = json.loads(index.read_text())["shard_size"] if index.exists() else 256
-            shards = shards[: math.ceil(clips / shard_size)]
-            self.jobs = deque((_load_shard, (str(p), self.width, self.frames)) for p in shards)
-            self.clips = min(clips, len(shards) * shard_size)
-        else:
-            self.jobs = None
-            self.clips = clips
-        self.chunk = chunk
-        self.min_pool = max(1, min(pool_size, self.clips) // 2)  # per frame size
+    width, frames = model.config.video_width, model.config.frames
+    if data:
+        shards = sorted(Path(data).glob("shard-*.npz"))
+        if not shards:
+            raise SystemExit(f"no shard-*.npz files in {data}")
+        index = Path(data) / "index.json"
+        shard_size = json.loads(index.read_text())["shard_size"] if index.exists() else 256
+        shards = shards[: math.ceil(clips / shard_size)]
+        jobs = deque((_load_shard, (str(p), width, frames)) for p in shards)
+        clips = min(clips, len(shards) * shard_size)
 
-    def _next_job(self):
-        if self.jobs is not None:
-            return self.jobs.popleft() if self.jobs else None
-        n = min(self.chunk, self.clips - self.submitted)
-        if n <= 0:
-            return None
-        from videopoet.world.render import SIZES
+        def next_job():
+            return jobs.popleft() if jobs else None
+    else:
+        seed_rng = np.random.default_rng(seed)
+        submitted = 0
 
-        size = SIZES[(self.submitted // self.chunk) % 2]
-        seeds = [int(s) for s in self.seed_rng.integers(0, HELD_OUT_FIRST_SEED, n)]
-        return _render_chunk, (seeds, size, self.width, self.frames)
+        def next_job():
+            nonlocal submitted
+            n = min(chunk, clips - submitted)
+            if n <= 0:
+                return None
+            size = SIZES[(submitted // chunk) % 2]
+            submitted += n
+            return _render_chunk, ([int(s) for s in seed_rng.integers(0, HELD_OUT_FIRST_SEED, n)], size, width, frames)
 
-    def top_up(self) -> None:
-        backlog = sum(len(q) for q in self.fresh.values())
-        while len(self.inflight) < self.max_inflight and backlog < self.replay_cap // 4:
-            job = self._next_job()
-            if job is None:
-                return
-            fn, args = job
-            self.inflight.append(self.pool.apply_async(fn, (args,)))
-            self.submitted += len(args[0]) if fn is _render_chunk else 0
+    def fields_of(result):
+        video, audio, labels, failed = result
+        targets = {f"target_{head}": t.numpy() for head, t in model.targets(labels).items()} if labels else {}
+        return {"video": video, "audio": audio, **targets}, failed
 
-    def collect(self, timeout: float = 0.0) -> int:
-        """Take finished chunks (waiting up to `timeout` s for the oldest); returns clips taken."""
-        got = 0
-        if self.inflight and timeout > 0:
-            self.inflight[0].wait(timeout)
-        for r in [r for r in self.inflight if r.ready()]:
-            self.inflight.remove(r)
-            video, audio, labels, failed = r.get()
-            self.failures.add(len(labels), failed)
-            if not labels:
-                continue
-            targets = {k: v.numpy() for k, v in self.model.targets(labels).items()}
-            key = video.shape[1:]
-            q = self.fresh.setdefault(key, deque())
-            for i in range(len(video)):
-                q.append((video[i], audio[i], {k: v[i] for k, v in targets.items()}))
-            got += len(video)
-        self.received += got
-        self.top_up()
-        return got
-
-    def exhausted(self) -> bool:
-        return (not self.inflight and self._pending_jobs() == 0
-                and not any(self.fresh.values()) and not any(self.used.values()))
-
-    def _pending_jobs(self) -> int:
-        return len(self.jobs) if self.jobs is not None else max(0, self.clips - self.submitted)
-
-    def batch(self, size: int):
-        """A batch of `size` clips of one frame size, or None if none can be made yet. While more
-        clips are coming, a frame size is served only once at least `min_pool` of its clips are at
-        hand, so replays are spread over many steps instead of repeating one batch."""
-        keys = sorted(set(self.fresh) | set(self.used), key=str)
-        incoming = bool(self.inflight) or self._pending_jobs() > 0
-        need = max(size, self.min_pool) if incoming else 1
-        ready = [k for k in keys if len(self.fresh.get(k, ())) + len(self.used.get(k, ())) >= need]
-        if not ready:
-            return None
-        self.turn += 1
-        key = ready[self.turn % len(ready)]
-        fresh, used = self.fresh.setdefault(key, deque()), self.used.setdefault(key, [])
-        picked = []
-        while fresh and len(picked) < size:
-            picked.append([fresh.popleft(), 0])
-        if len(picked) < size and used:
-            for j in sorted(self.rng.sample(range(len(used)), min(size - len(picked), len(used))), reverse=True):
-                used[j], used[-1] = used[-1], used[j]
-                picked.append(used.pop())
-        for entry in picked:
-            entry[1] += 1
-            if entry[1] < self.reuse:
-                used.append(entry)
-        if len(used) > self.replay_cap:
-            del used[: len(used) - self.replay_cap]
-        self.uses += len(picked)
-        samples = [e[0] for e in picked]
-        video = torch.from_numpy(np.stack([s[0] for s in samples]))
-        audio = torch.from_numpy(np.stack([s[1] for s in samples]))  # float16: half the bytes to move
-        targets = {k: torch.from_numpy(np.stack([s[2][k] for s in samples])) for k in samples[0][2]}
-        return video, audio, targets
+    return RenderFeed(pool, model.device, capacity, next_job, fields_of, inflight, backlog, upload), clips
 
 
 # ----------------------------------------------------------------------------------------------
@@ -329,8 +253,8 @@ labels = judge.predict(videos, audios)   # videos (B, T, H, W, 3) uint8, audios 
 | torch | {result['torch']} |
 | wall time, whole run | {result['wall_s'] / 60:.1f} min |
 | training time | {result['train_s'] / 60:.1f} min ({result['steps']} steps of {result['batch']}) |
-| clips rendered for training | {result['clips_rendered']} (each used up to {result['reuse']}×; \
-{result['samples_seen']} samples seen) |
+| clips rendered for training | {result['clips_rendered']} ({result['samples_seen']} samples seen: each clip \
+{result['samples_seen'] / max(1, result['clips_rendered']):.1f}× on average) |
 | time waiting for data | {result['wait_s']:.0f} s |
 | parameters | {result['params']:,} |
 | weights file | {result['file_bytes'] / 2**20:.2f} MiB (fp16 safetensors) |
@@ -375,7 +299,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.05)
-    ap.add_argument("--reuse", type=int, default=8, help="most times one rendered clip is trained on")
+    ap.add_argument("--reuse", type=int, default=8, help="stop after --clips x --reuse samples")
+    ap.add_argument("--capacity", type=int, default=None,
+                    help="clips kept per frame size on the device (default 16384 on a GPU, 2048 on the CPU)")
     ap.add_argument("--workers", type=int, default=None, help="render processes (default: all cores but one)")
     ap.add_argument("--chunk", type=int, default=16, help="clips per render task")
     ap.add_argument("--pool", type=int, default=2048, help="clips at hand before training draws from them")
@@ -419,60 +345,66 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     model = WorldJudge(**(TINY if args.tiny else {}), **size_args).to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(model, args.lr, args.weight_decay)
-    feed = ReplayFeed(pool, model, args.clips, args.chunk, args.reuse, args.seed, inflight=2 * workers, data=args.data,
-                      pool_size=args.pool)
+    capacity = min(args.capacity or (16384 if device.type == "cuda" else 2048), args.clips)
+    min_pool = max(1, min(args.pool, args.clips) // 2)  # per frame size, before its first batch
+    # Rendering pauses while `backlog` clips wait unseen; it must cover both sizes' first batches.
+    backlog = max(capacity // 4, 2 * (max(args.batch, min_pool) + args.chunk))
+    feed, planned = make_feed(pool, model, args.clips, args.chunk, args.seed, capacity, inflight=2 * workers,
+                              backlog=backlog, upload=8 * args.batch if device.type == "cuda" else 1, data=args.data)
     feed.top_up()
     gen = torch.Generator().manual_seed(args.seed)
+    index_gen = torch.Generator(device=device).manual_seed(args.seed)
     budget = args.minutes * 60.0
     log = open(out / "train_log.jsonl", "w")  # noqa: SIM115 (closed after the final line)
-    print(f"training {params:,} parameters on {device} for up to {args.minutes} min / {feed.clips} clips", flush=True)
+    print(f"training {params:,} parameters on {device} for up to {args.minutes} min / {planned} clips", flush=True)
     t0 = time.time()
-    step, wait_s, last = 0, 0.0, None
+    step, seen, turn, wait_s = 0, 0, 0, 0.0
     bar = tqdm(unit="step", dynamic_ncols=True, mininterval=1.0)
     try:
         while True:
             elapsed = time.time() - t0
-            progress = max(elapsed / budget, feed.uses / max(1, feed.clips * args.reuse))
+            progress = max(elapsed / budget, seen / max(1, planned * args.reuse))
             if progress >= 1.0:
                 break
             feed.collect()
-            batch = feed.batch(args.batch)
-            tw = time.time()
-            while batch is None:
-                if feed.exhausted():
-                    break
+            ready = feed.ready(max(args.batch, min_pool))
+            if not ready:
+                if feed.finished() and not feed.buffers:
+                    raise SystemExit("no clips to train on: every shard was held out or empty")
+                tw = time.time()
                 feed.collect(timeout=0.05)
-                batch = feed.batch(args.batch)
-                if time.time() - t0 > budget:
-                    break
-            wait_s += time.time() - tw
-            if batch is None:
-                break
+                wait_s += time.time() - tw
+                continue
+            turn += 1
+            taken = feed.buffers[ready[turn % len(ready)]].batch(args.batch, index_gen)
+            video, audio = taken.pop("video"), taken.pop("audio")
+            targets = {name.removeprefix("target_"): t for name, t in taken.items()}
             lr = cosine_lr(progress, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
-            loss, parts, acc = train_step(model, opt, *batch, device=device, generator=gen)
+            loss, parts, acc = train_step(model, opt, video, audio, targets, device=device, generator=gen)
             step += 1
+            seen += len(video)
             bar.update(1)
             if step % args.log_every == 0 or step == 1:
                 loss = float(loss)
                 parts = {k: float(v) for k, v in parts.items()}
                 acc = {k: float(v) for k, v in acc.items()}
-                last = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6), "loss": round(loss, 4),
-                        "clips_rendered": feed.received, "samples_seen": feed.uses, "wait_s": round(wait_s, 1),
-                        "frame": list(batch[0].shape[2:4]),
-                        "losses": {k: round(v, 4) for k, v in parts.items()},
-                        "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
-                log.write(json.dumps(last) + "\n")
+                record = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6),
+                          "loss": round(loss, 4), "clips_rendered": feed.samples, "samples_seen": seen,
+                          "wait_s": round(wait_s, 1), "frame": list(video.shape[2:4]),
+                          "losses": {k: round(v, 4) for k, v in parts.items()},
+                          "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
+                log.write(json.dumps(record) + "\n")
                 log.flush()
-                bar.set_postfix(loss=f"{loss:.3f}", clips=feed.received, wait=f"{wait_s:.0f}s")
+                bar.set_postfix(loss=f"{loss:.3f}", clips=feed.samples, wait=f"{wait_s:.0f}s")
     except BaseException:  # an error or Ctrl-C keeps what was trained (fp16, as shipped), then stops
         model.half().save_pretrained(out)
         print(f"\nstopped at step {step}; the model trained so far is saved in {out}", file=sys.stderr, flush=True)
         raise
     bar.close()
     train_s = time.time() - t0
-    print(f"trained {step} steps in {train_s:.0f} s on {feed.received} clips ({feed.uses} samples); "
+    print(f"trained {step} steps in {train_s:.0f} s on {feed.samples} clips ({seen} samples); "
           f"{wait_s:.0f} s waiting for data", flush=True)
 
     # Save fp16, then score exactly what was saved.
@@ -487,8 +419,8 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     result = {
         "command": command, "device": device_name(device), "cpus": os.cpu_count(), "workers": workers,
         "torch": torch.__version__, "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
-        "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.received,
-        "samples_seen": feed.uses, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
+        "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.samples,
+        "samples_seen": seen, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
         "render_failures": [{"seed": seed, "error": error} for seed, error in feed.failures.failed],
         "file_bytes": weights.stat().st_size, "heldout": heldout,
     }
