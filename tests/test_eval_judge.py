@@ -18,7 +18,7 @@ from videopoet.eval.judge import (
     render_for_judge,
     score,
 )
-from videopoet.training.train_judge import TINY, augment, make_optimizer, train_step
+from videopoet.training.train_judge import TINY, TINY_APPEARANCE, augment, make_optimizer, train_step
 
 SIZES = [(128, 128), (224, 128)]
 LABEL_KEYS = {"subjects", "count", "action", "background", "style", "camera", "effects", "audio_classes"}
@@ -31,9 +31,15 @@ def tiny():
 
 
 @pytest.fixture(scope="module")
+def tiny_appearance():
+    torch.manual_seed(0)
+    return WorldJudge(**TINY, **TINY_APPEARANCE).eval()
+
+
+@pytest.fixture(scope="module")
 def clips():
     """32 ground-truth clips as the judge's workers ship them (16 square, 16 portrait)."""
-    return [render_for_judge((500 + i, SIZES[i % 2], 64, 9)) for i in range(32)]
+    return [render_for_judge((500 + i, SIZES[i % 2], 128, 9)) for i in range(32)]
 
 
 def _batch(b, size, t=17, seed=0):
@@ -43,8 +49,11 @@ def _batch(b, size, t=17, seed=0):
     return video, audio
 
 
+@pytest.mark.parametrize("variant", ["plain", "appearance"])
 @pytest.mark.parametrize("size", SIZES)
-def test_heads_and_features_on_both_sizes(tiny, size):
+def test_heads_and_features_on_both_sizes(tiny, tiny_appearance, size, variant):
+    tiny = tiny_appearance if variant == "appearance" else tiny
+    assert tiny.clip_width == (128 if variant == "appearance" else 64)
     video, audio = _batch(2, size)
     with torch.no_grad():
         logits = tiny(video, audio)
@@ -68,9 +77,13 @@ def test_heads_and_features_on_both_sizes(tiny, size):
 
 
 def test_default_features_are_256d_and_fit_the_budget(tmp_path):
+    from videopoet.training.train_judge import APPEARANCE
+
     judge = WorldJudge()
     params = sum(p.numel() for p in judge.parameters())
     assert params * 2 <= 3 * 2**20 and params <= 1.5e6
+    with_appearance = sum(p.numel() for p in WorldJudge(**APPEARANCE).parameters())
+    assert params < with_appearance and with_appearance * 2 <= 3 * 2**20 - 2**16  # room for the header
     with torch.no_grad():
         video, audio = _batch(1, (224, 128))
         assert judge.eval().features(video, audio).shape == (1, 256)
@@ -102,7 +115,7 @@ def test_save_load_round_trip(tiny, tmp_path):
 
 
 def test_predict_returns_world_style_labels(tiny, clips):
-    videos = [c[0] for c in clips[:4]]  # square and portrait mixed, prepared (9 frames, 64 wide)
+    videos = [c[0] for c in clips[:4]]  # square and portrait mixed, prepared (9 frames, 128 wide)
     audios = [c[1].astype(np.float32) for c in clips[:4]]
     preds = tiny.predict(videos, audios, batch_size=3)
     assert len(preds) == 4
@@ -151,9 +164,10 @@ def test_augment_keeps_shapes_and_range():
     assert a.shape == audio.shape and dv.shape == da.shape == (4,) and not (dv & da).any()
 
 
-def test_training_steps_lower_the_loss(clips):
+@pytest.mark.parametrize("variant", [{}, TINY_APPEARANCE])
+def test_training_steps_lower_the_loss(clips, variant):
     torch.manual_seed(0)
-    model = WorldJudge(**TINY)
+    model = WorldJudge(**TINY, **variant)
     by_size = {}
     for v, a, lab in clips:
         by_size.setdefault(v.shape, []).append((v, a, lab))
@@ -230,6 +244,6 @@ def test_a_run_that_stops_early_keeps_its_model(monkeypatch, tmp_path):
     out = tmp_path / "judge"
     with pytest.raises(KeyboardInterrupt):
         train_judge.main(["--out", str(out), "--clips", "16", "--minutes", "1", "--device", "cpu", "--tiny",
-                          "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
+                          "--appearance", "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
     saved = WorldJudge.from_pretrained(out)
-    assert saved.config.video_channels == list(TINY["video_channels"]) and len(calls) == 3
+    assert saved.config.appearance_channels == list(TINY_APPEARANCE["appearance_channels"]) and len(calls) == 3

@@ -582,9 +582,9 @@ def _judge_view(task: str, clip: GeneratedClip, judge: WorldJudge) -> tuple[np.n
     cfg = judge.config
     video = None
     if task == "t2i":
-        video = prepare_clip(first_frame_repeated(clip.video, cfg.frames), cfg.video_width, cfg.frames)
+        video = prepare_clip(first_frame_repeated(clip.video, cfg.frames), judge.clip_width, cfg.frames)
     elif task in VIDEO_OUT:
-        video = prepare_clip(_scored_video(task, clip.video), cfg.video_width, cfg.frames)
+        video = prepare_clip(_scored_video(task, clip.video), judge.clip_width, cfg.frames)
     return video, clip.audio if task in AUDIO_OUT else None
 
 
@@ -604,8 +604,7 @@ def _judge_clips(judge: WorldJudge, views: list[tuple], batch_size: int = 32) ->
             audios = [views[i][1] for i in chunk]
             v = None if videos[0] is None else torch.from_numpy(np.stack(videos))
             a = None if audios[0] is None else torch.from_numpy(np.stack(audios))
-            f = judge.features(v, a)
-            probs = judge.head_probabilities(f)
+            f, probs = judge.features_and_probabilities(v, a)
             for i, feat, lab in zip(chunk, f.float().cpu().numpy(), judge.decode(probs)):
                 feats[i], labels[i] = feat, lab
     return np.stack(feats), labels

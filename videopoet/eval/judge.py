@@ -11,16 +11,22 @@ features (256-d) define the Fréchet World Distance, our analogue of FVD.
     judge.features(video, audio)    # -> (B, 256) float tensor
 
 Inputs: video uint8 (B, T, H, W, 3) (or float in [0, 1]), any T ≥ 5 (9 frames are sampled evenly)
-and any size (frames are resized to `video_width` pixels wide, 128×128 -> 64×64, 224×128 -> 112×64;
-the network pools globally, so both orientations go through the same weights); audio float
+and any size (resized to `video_width` = 64 px wide for motion, 128×128 -> 64×64, 224×128 -> 112×64,
+and to `appearance_width` = 128 for the appearance stream; the network pools globally, so both
+orientations go through the same weights); audio float
 (B, 34000) at 16 kHz. Either modality may be None: a learned "missing" vector stands in for it (the
 judge is trained with each modality dropped 10% of the time), so text-to-audio and video-only
 tasks can be judged too.
 
-Architecture: video — 9 frames, a (2+1)-D residual CNN (spatial 3×3 then temporal 3 convolutions,
-GroupNorm, SiLU), mean+max pooled; audio — a log-mel spectrogram computed in torch (STFT, a mel
-filterbank built here, 64 mels, hop 160) into a small 2-D residual CNN, mean+max pooled; the two
-are fused by an MLP into the feature vector; one linear head per label kind.
+Architecture: motion — 9 frames at 64 px wide, a (2+1)-D residual CNN (spatial 3×3 then temporal 3
+convolutions, GroupNorm, SiLU), mean+max pooled; audio — a log-mel spectrogram computed in torch
+(STFT, a mel filterbank built here, 64 mels, hop 160) into a small 2-D residual CNN, mean+max pooled;
+the two are fused by an MLP into the feature vector; one linear head per label kind. Optionally
+(`appearance_channels`), an appearance stream — 3 frames (first, middle, last) at 128 px wide through
+a depthwise-separable 2-D CNN, mean+max pooled over space and frames — is read by the subject and
+count heads beside the features: at 64 px a sprite is 15-25 px and 190 emoji look alike, and the
+subject heads need the pixels, not the motion stream's time. It stays out of the feature vector, so
+FWD weighs motion as before (a still clip has the same appearance as its source).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ HEADS = ("subjects", "count", "action", "background", "style", "camera", "effect
 VOCAB_KEYS = {"subjects": "subjects", "action": "actions", "background": "backgrounds", "style": "styles",
               "camera": "cameras", "effects": "effects", "audio_classes": "audio_classes"}
 MULTI_LABEL = ("subjects", "effects", "audio_classes")
+APPEARANCE_HEADS = ("subjects", "count")  # read the appearance stream beside the features
 SINGLE_LABEL = ("count", "action", "background", "style", "camera")
 NO_ACTION = "none"
 
@@ -93,8 +100,8 @@ def canonical_labels(labels: dict) -> dict:
 
 def prepare_clip(video: np.ndarray, width: int = 64, frames: int = 9) -> np.ndarray:
     """(T, H, W, 3) uint8 -> (frames, H*width/W, width, 3) uint8: the frames the judge looks at, at
-    the size it looks at them (what `WorldJudge` does to its input, done in numpy so data workers
-    can ship small clips)."""
+    the largest size it looks at them (`WorldJudge.clip_width`; what `WorldJudge` does to its input,
+    done in numpy so data workers can ship small clips)."""
     import cv2
 
     video = np.asarray(video)
@@ -112,6 +119,16 @@ def prepare_clip(video: np.ndarray, width: int = 64, frames: int = 9) -> np.ndar
 
 def _frame_indices(t: int, frames: int) -> np.ndarray:
     return np.round(np.linspace(0, t - 1, frames)).astype(np.int64)
+
+
+def _resize(frames: torch.Tensor, width: int) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 3, H*width/W, width): area when shrinking (as `prepare_clip`'s
+    INTER_AREA), bilinear when growing."""
+    h, w = frames.shape[-2:]
+    out_h = max(1, round(h * width / w))
+    if (h, w) == (out_h, width):
+        return frames
+    return F.interpolate(frames, size=(out_h, width), mode="area" if w > width else "bilinear")
 
 
 def _groups(c: int) -> int:
@@ -183,6 +200,27 @@ class _Block2d(nn.Module):
         return h + self.skip(x)
 
 
+class _SeparableBlock2d(nn.Module):
+    """Pre-activation residual block of two depthwise 3×3 + pointwise convolutions: most of a plain
+    3×3 block's reach for a tenth of its weights (the judge must fit in 3 MiB)."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(_groups(cin), cin)
+        self.depth1 = nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False)
+        self.point1 = nn.Conv2d(cin, cout, 1, bias=False)
+        self.norm2 = nn.GroupNorm(_groups(cout), cout)
+        self.depth2 = nn.Conv2d(cout, cout, 3, 1, 1, groups=cout, bias=False)
+        self.point2 = nn.Conv2d(cout, cout, 1)
+        same = cin == cout and stride == 1
+        self.skip = nn.Identity() if same else nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+    def forward(self, x):
+        h = self.point1(self.depth1(F.silu(self.norm1(x))))
+        h = self.point2(self.depth2(F.silu(self.norm2(h))))
+        return h + self.skip(x)
+
+
 class WorldJudge(ModelMixin, ConfigMixin):
     """Video+audio classifier over the world's label kinds; see the module docstring.
 
@@ -191,10 +229,14 @@ class WorldJudge(ModelMixin, ConfigMixin):
             head (None: the world's full vocabulary, see `default_vocab`); stored in config.json so
             a checkpoint describes itself. `actions` ends with "none" (no subject, no action).
         max_count: most subjects in a clip (the count head has max_count + 1 classes).
-        video_width: frames are resized to this width (height keeps the aspect ratio).
+        video_width: the motion stream sees frames resized to this width (height keeps the aspect ratio).
         frames: frames sampled evenly from the clip.
         video_channels: stem width, then one (2+1)-D block per entry after the first; the first
             four blocks halve the spatial size, the last two also halve time.
+        appearance_width, appearance_frames: the appearance stream sees this many frames (evenly
+            spread over the `frames`) at this width.
+        appearance_channels: None for no appearance stream; else its stride-2 stem width, then one
+            separable block per entry after the first; the first three halve the spatial size.
         audio_channels: stem width, then one stride-2 2-D block per entry after the first.
         n_fft, hop_length, win_length, n_mels: log-mel front end at `sample_rate`.
         hidden: width of the fusion MLP; feature_dim: the penultimate features (FWD space).
@@ -215,6 +257,9 @@ class WorldJudge(ModelMixin, ConfigMixin):
         video_width: int = 64,
         frames: int = 9,
         video_channels: Sequence[int] = (32, 48, 96, 128, 192),
+        appearance_width: int = 128,
+        appearance_frames: int = 3,
+        appearance_channels: Sequence[int] | None = None,
         audio_channels: Sequence[int] = (16, 32, 48, 64, 96),
         sample_rate: int = SAMPLE_RATE,
         n_fft: int = 512,
@@ -251,6 +296,17 @@ class WorldJudge(ModelMixin, ConfigMixin):
             blocks.append(_Block3d(vc[i], vc[i + 1], stride, tstride))
         self.video_blocks = nn.ModuleList(blocks)
         self.video_norm = nn.GroupNorm(_groups(vc[-1]), vc[-1])
+        # Appearance: stride-2 stem, then separable blocks; the first three halve the frame.
+        pc = list(appearance_channels or [])
+        if appearance_channels is not None and len(pc) < 2:
+            raise ValueError("appearance_channels needs at least two entries")
+        if pc:
+            self.appearance_stem = nn.Conv2d(3, pc[0], 3, 2, 1)
+            self.appearance_blocks = nn.ModuleList(
+                _SeparableBlock2d(pc[i], pc[i + 1], 2 if i <= 2 else 1) for i in range(len(pc) - 1))
+            self.appearance_norm = nn.GroupNorm(_groups(pc[-1]), pc[-1])
+            self.no_appearance = nn.Parameter(torch.zeros(2 * pc[-1]))
+        self.has_appearance = bool(pc)
         # Audio: log-mel -> stem -> stride-2 blocks.
         self.audio_stem = nn.Conv2d(1, ac[0], 3, 1, 1)
         self.audio_blocks = nn.ModuleList(_Block2d(ac[i], ac[i + 1], 2) for i in range(len(ac) - 1))
@@ -261,7 +317,8 @@ class WorldJudge(ModelMixin, ConfigMixin):
         self.fuse = nn.Sequential(nn.Linear(2 * vc[-1] + 2 * ac[-1], hidden), nn.SiLU(),
                                   nn.Linear(hidden, feature_dim), nn.LayerNorm(feature_dim), nn.SiLU())
         self.drop = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({h: nn.Linear(feature_dim, self.head_sizes[h]) for h in HEADS})
+        self.heads = nn.ModuleDict({h: nn.Linear(feature_dim + (2 * pc[-1] if pc and h in APPEARANCE_HEADS else 0),
+                                                 self.head_sizes[h]) for h in HEADS})
         with torch.no_grad():  # start multi-label heads at a low prior so early BCE is small
             for h in MULTI_LABEL:
                 self.heads[h].bias.fill_(-math.log(self.head_sizes[h]))
@@ -269,8 +326,17 @@ class WorldJudge(ModelMixin, ConfigMixin):
     # ------------------------------------------------------------------------------------------
     # inputs
 
-    def _video_tensor(self, video) -> torch.Tensor:
-        """(B, T, H, W, 3) uint8/float -> (B, 3, frames, h, video_width) normalized float."""
+    @property
+    def clip_width(self) -> int:
+        """The widest any video stream looks at: clips prepared at this width lose nothing."""
+        if self.has_appearance:
+            return max(self.config.video_width, self.config.appearance_width)
+        return self.config.video_width
+
+    def _video_tensors(self, video) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, H, W, 3) uint8/float -> normalized float (B, 3, frames, h, video_width) for the
+        motion stream and (B * appearance_frames, 3, h', appearance_width) for the appearance stream
+        (None without one)."""
         cfg = self.config
         video = torch.as_tensor(video)
         if video.ndim != 5 or video.shape[-1] != 3:
@@ -282,13 +348,14 @@ class WorldJudge(ModelMixin, ConfigMixin):
         if t != cfg.frames:
             video = video[:, torch.as_tensor(_frame_indices(t, cfg.frames), device=video.device)]
         x = video.float() / 255.0 if video.dtype == torch.uint8 else video.float()
-        x = x.permute(0, 1, 4, 2, 3).reshape(b * cfg.frames, 3, h, w)
-        out_h = max(1, round(h * cfg.video_width / w))
-        if (h, w) != (out_h, cfg.video_width):
-            mode = "area" if w > cfg.video_width else "bilinear"
-            x = F.interpolate(x, size=(out_h, cfg.video_width), mode=mode)
-        x = (x - 0.45) / 0.25
-        return x.reshape(b, cfg.frames, 3, out_h, cfg.video_width).transpose(1, 2).to(self.dtype)
+        x = (x.permute(0, 1, 4, 2, 3) - 0.45) / 0.25  # (B, frames, 3, H, W); resizing commutes with this
+        picked = torch.as_tensor(_frame_indices(cfg.frames, cfg.appearance_frames), device=x.device)
+        motion = _resize(x.reshape(b * cfg.frames, 3, h, w), cfg.video_width)
+        motion = motion.reshape(b, cfg.frames, *motion.shape[1:]).transpose(1, 2).to(self.dtype)
+        if not self.has_appearance:
+            return motion, None
+        appearance = _resize(x[:, picked].reshape(b * cfg.appearance_frames, 3, h, w), cfg.appearance_width)
+        return motion, appearance.to(self.dtype)
 
     def log_mel(self, audio) -> torch.Tensor:
         """(B, N) float audio -> (B, 1, n_mels, frames) log-mel, computed in float32."""
@@ -309,12 +376,23 @@ class WorldJudge(ModelMixin, ConfigMixin):
     # ------------------------------------------------------------------------------------------
     # network
 
-    def _video_pooled(self, video) -> torch.Tensor:
-        x = self.video_stem(self._video_tensor(video))
+    def _video_pooled(self, video) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Pooled motion and appearance vectors, (B, 2 * video_channels[-1]) and
+        (B, 2 * appearance_channels[-1]) (None without an appearance stream)."""
+        motion, appearance = self._video_tensors(video)
+        x = self.video_stem(motion)
         for block in self.video_blocks:
             x = block(x)
         x = F.silu(self.video_norm(x))
-        return torch.cat([x.mean(dim=(2, 3, 4)), x.amax(dim=(2, 3, 4))], dim=1)
+        pooled = torch.cat([x.mean(dim=(2, 3, 4)), x.amax(dim=(2, 3, 4))], dim=1)
+        if appearance is None:
+            return pooled, None
+        y = self.appearance_stem(appearance)
+        for block in self.appearance_blocks:
+            y = block(y)
+        y = F.silu(self.appearance_norm(y))
+        y = y.reshape(len(x), -1, *y.shape[1:])  # (B, appearance_frames, C, h, w)
+        return pooled, torch.cat([y.mean(dim=(1, 3, 4)), y.amax(dim=(1, 3, 4))], dim=1)
 
     def _audio_pooled(self, audio) -> torch.Tensor:
         x = self.audio_stem(self.log_mel(audio).to(self.dtype))
@@ -323,35 +401,47 @@ class WorldJudge(ModelMixin, ConfigMixin):
         x = F.silu(self.audio_norm(x))
         return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
-    def features(self, video=None, audio=None, drop_video: torch.Tensor | None = None,
-                 drop_audio: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, feature_dim) penultimate features (the space of the Fréchet World Distance).
-
-        drop_video / drop_audio: optional (B,) bool masks replacing that modality by its learned
-        "missing" vector for those clips (modality dropout in training)."""
+    def _embed(self, video, audio, drop_video: torch.Tensor | None = None, drop_audio: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(features, pooled appearance or None): what the heads read. drop_video / drop_audio: optional
+        (B,) bool masks replacing that modality by its learned "missing" vectors for those clips
+        (modality dropout in training)."""
         if video is None and audio is None:
             raise ValueError("give the judge a video, an audio track, or both")
         b = len(video) if video is not None else len(audio)
         if video is not None:
-            v = self._video_pooled(video)
+            v, p = self._video_pooled(video)
             if drop_video is not None:
-                v = torch.where(drop_video.to(v.device)[:, None], self.no_video.to(v.dtype), v)
+                drop = drop_video.to(v.device)[:, None]
+                v = torch.where(drop, self.no_video.to(v.dtype), v)
+                if p is not None:
+                    p = torch.where(drop, self.no_appearance.to(p.dtype), p)
         else:
             v = self.no_video[None].expand(b, -1)
+            p = self.no_appearance[None].expand(b, -1) if self.has_appearance else None
         if audio is not None:
             a = self._audio_pooled(audio)
             if drop_audio is not None:
                 a = torch.where(drop_audio.to(a.device)[:, None], self.no_audio.to(a.dtype), a)
         else:
             a = self.no_audio[None].expand(b, -1)
-        return self.fuse(torch.cat([v.to(self.dtype), a.to(self.dtype)], dim=1))
+        features = self.fuse(torch.cat([v.to(self.dtype), a.to(self.dtype)], dim=1))
+        return features, None if p is None else p.to(self.dtype)
+
+    def features(self, video=None, audio=None) -> torch.Tensor:
+        """(B, feature_dim) penultimate features (the space of the Fréchet World Distance)."""
+        return self._embed(video, audio)[0]
+
+    def _logits(self, features: torch.Tensor, appearance: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        both = features if appearance is None else torch.cat([features, appearance], dim=1)
+        return {h: head(both if h in APPEARANCE_HEADS else features) for h, head in self.heads.items()}
 
     def forward(self, video=None, audio=None, drop_video: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Logits per head: {"subjects": (B, S), "count": (B, max_count+1), "action": (B, 16), ...};
         multi-label heads (subjects, effects, audio_classes) are sigmoid logits, the rest softmax."""
-        f = self.drop(self.features(video, audio, drop_video, drop_audio))
-        return {h: head(f) for h, head in self.heads.items()}
+        features, appearance = self._embed(video, audio, drop_video, drop_audio)
+        return self._logits(self.drop(features), None if appearance is None else self.drop(appearance))
 
     # ------------------------------------------------------------------------------------------
     # labels
@@ -393,19 +483,21 @@ class WorldJudge(ModelMixin, ConfigMixin):
     @torch.no_grad()
     def predict_proba(self, video=None, audio=None) -> dict[str, np.ndarray]:
         """Probabilities per head for one batch (sigmoid or softmax), as float32 numpy arrays."""
+        return self.features_and_probabilities(video, audio)[1]
+
+    @torch.no_grad()
+    def features_and_probabilities(self, video=None, audio=None) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        """Features (as `features`) and probabilities per head (as `predict_proba`) from one pass,
+        in eval mode: sigmoid for multi-label heads, softmax for the rest."""
         was = self.training
         self.eval()
         try:
-            return self.head_probabilities(self.features(video, audio))
+            features, appearance = self._embed(video, audio)
+            logits = self._logits(features, appearance)
         finally:
             self.train(was)
-
-    def head_probabilities(self, features: torch.Tensor) -> dict[str, np.ndarray]:
-        """Probabilities per head from `features` (so a caller that also needs the features runs
-        the network once): sigmoid for multi-label heads, softmax for the rest."""
-        return {h: (torch.sigmoid(head(features).float()) if h in MULTI_LABEL
-                    else torch.softmax(head(features).float(), -1)).cpu().numpy()
-                for h, head in self.heads.items()}
+        return features, {h: (torch.sigmoid(z.float()) if h in MULTI_LABEL else torch.softmax(z.float(), -1)).cpu().numpy()
+                          for h, z in logits.items()}
 
     def decode(self, probs: dict[str, np.ndarray], threshold: float = 0.5) -> list[dict]:
         """Per-head probabilities -> label dicts in the world's form (see `predict`)."""
@@ -529,7 +621,7 @@ def score(predictions: Sequence[dict], truths: Sequence[dict]) -> dict:
 
 
 def render_for_judge(args: tuple) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(seed, (H, W), video_width, frames) -> (prepared video uint8, audio float16, labels): one world
+    """(seed, (H, W), width, frames) -> (prepared video uint8, audio float16, labels): one world
     clip as the judge sees it. Module-level so worker processes can run it."""
     from videopoet.world.render import render
 
@@ -549,7 +641,7 @@ def evaluate_heldout(judge: WorldJudge, n: int = 1024, first_seed: int = HELD_OU
                      workers: int | None = None, batch_size: int = 64, pool=None) -> dict:
     """Render `n` held-out clips (seeds first_seed.., never trained on) and score the judge on them.
     Uses `pool` (a multiprocessing pool) when given, else `workers` processes (1: in this process)."""
-    jobs = heldout_jobs(n, judge.config.video_width, judge.config.frames, first_seed)
+    jobs = heldout_jobs(n, judge.clip_width, judge.config.frames, first_seed)
     if pool is not None:
         clips = pool.map(render_for_judge, jobs, chunksize=8)
     else:

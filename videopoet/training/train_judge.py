@@ -5,7 +5,8 @@
 
 Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
 10**9; held-out seeds start at 10**9 and are never trained on), square and portrait in alternate
-chunks, and ships each clip already cut to what the judge looks at (9 frames, 64 px wide). A GPU
+chunks, and ships each clip already cut to what the judge looks at (9 frames, 64 px wide, or 128
+with --appearance). A GPU
 trains faster than 16 cores render, so clips are kept in a ring on the training device (--capacity
 per frame size; no batch is gathered on the host) and replayed: a batch takes fresh clips first and
 fills up with random earlier ones (once --pool clips are at hand), each time with a new
@@ -49,6 +50,9 @@ from videopoet.eval.judge import (
 from videopoet.training.loop import RenderFeed, command_line, cosine_lr, device_name, render_each
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
+# --appearance: subjects read from 128-px frames too; the audio CNN slims so all fits in 3 MiB.
+APPEARANCE = {"appearance_channels": (32, 48, 96, 128, 160, 192), "audio_channels": (16, 24, 40, 56, 80)}
+TINY_APPEARANCE = {"appearance_channels": (8, 16, 16)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -95,7 +99,7 @@ def make_feed(pool, model: WorldJudge, clips: int, chunk: int, seed: int, capaci
     clips it will deliver."""
     from videopoet.world.render import SIZES
 
-    width, frames = model.config.video_width, model.config.frames
+    width, frames = model.clip_width, model.config.frames
     if data:
         shards = sorted(Path(data).glob("shard-*.npz"))
         if not shards:
@@ -280,6 +284,11 @@ Audio: 16 kHz, log-mel ({cfg.n_mels} mels, hop {cfg.hop_length}) computed in tor
 {list(cfg.audio_channels)}. Fusion MLP {cfg.hidden} -> {cfg.feature_dim}, one linear head per label kind.
 Either modality may be missing (learned stand-in; trained with 10% modality dropout).
 """
+    if cfg.appearance_channels:
+        text += f"""Appearance: the first, middle and last frames at {cfg.appearance_width} px wide, depthwise-separable 2-D
+CNN, channels {list(cfg.appearance_channels)}, mean+max pooled over space and frames; the subject and count
+heads read it beside the features (which it stays out of, so FWD weighs motion).
+"""
     out.joinpath("README.md").write_text(text)
     assert weights.exists()
 
@@ -309,6 +318,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tiny", action="store_true", help="a tiny model (tests, smoke runs)")
     ap.add_argument("--video-width", type=int, default=None,
                     help="width the judge sees frames at (default 64; 128 keeps small subjects legible)")
+    ap.add_argument("--appearance", action="store_true",
+                    help="add the 128-px appearance stream the subject and count heads read (see WorldJudge)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
@@ -341,8 +352,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _train(args, command, out, device, workers, pool, t_start) -> dict:
-    size_args = {} if args.video_width is None else {"video_width": args.video_width}
-    model = WorldJudge(**(TINY if args.tiny else {}), **size_args).to(device)
+    config = dict(TINY if args.tiny else {})
+    if args.appearance:
+        config.update(TINY_APPEARANCE if args.tiny else APPEARANCE)
+    if args.video_width is not None:
+        config["video_width"] = args.video_width
+    model = WorldJudge(**config).to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(model, args.lr, args.weight_decay)
     capacity = min(args.capacity or (16384 if device.type == "cuda" else 2048), args.clips)
