@@ -244,6 +244,25 @@ def test_a_run_that_stops_early_keeps_its_model(monkeypatch, tmp_path):
     out = tmp_path / "judge"
     with pytest.raises(KeyboardInterrupt):
         train_judge.main(["--out", str(out), "--clips", "16", "--minutes", "1", "--device", "cpu", "--tiny",
-                          "--appearance", "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
+                          "--appearance", "--still-p", "0.5", "--batch", "4", "--workers", "1", "--chunk", "8",
+                          "--pool", "8"])
     saved = WorldJudge.from_pretrained(out)
     assert saved.config.appearance_channels == list(TINY_APPEARANCE["appearance_channels"]) and len(calls) == 3
+
+
+def test_frozen_clips_are_labelled_static_with_no_action(tiny, clips):
+    from videopoet.training.train_judge import freeze
+
+    video = torch.from_numpy(np.stack([c[0] for c in clips[0:8:2]]))  # four square clips
+    targets = tiny.targets([c[2] for c in clips[0:8:2]])
+    still, labels = freeze(video, targets, tiny, p=1.0)
+    assert torch.equal(still, video[:, :1].expand_as(video)) and not torch.equal(still, video)
+    assert (labels["camera"] == tiny.vocab["cameras"].index("static")).all()
+    assert (labels["action"] == tiny.vocab["actions"].index("none")).all()
+    for head in ("subjects", "background", "style", "effects", "audio_classes"):
+        assert torch.equal(labels[head], targets[head]), head
+    same, kept = freeze(video, targets, tiny, p=0.0)
+    assert same is video and kept is targets
+    half, _ = freeze(video, targets, tiny, p=0.5, generator=torch.Generator().manual_seed(1))
+    frozen = [torch.equal(half[i], still[i]) for i in range(4)]
+    assert 0 < sum(frozen) < 4 and all(torch.equal(half[i], video[i]) for i in range(4) if not frozen[i])

@@ -41,7 +41,9 @@ from tqdm import tqdm
 from videopoet.eval.judge import (
     HELD_OUT_FIRST_SEED,
     MULTI_LABEL,
+    NO_ACTION,
     SINGLE_LABEL,
+    VOCAB_KEYS,
     WorldJudge,
     evaluate_heldout,
     prepare_clip,
@@ -181,13 +183,33 @@ def augment(video: torch.Tensor, audio: torch.Tensor, generator: torch.Generator
     return x, a, drop_video, drop_audio
 
 
+def freeze(video: torch.Tensor, targets: dict[str, torch.Tensor], model: WorldJudge, p: float,
+           generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Show the judge what a still looks like: a fraction `p` of the clips become their first frame
+    repeated, labelled camera "static" and action "none"; subjects, background, style, effects and
+    sound keep their labels (a still still shows them). Ground truth never stands still, so without
+    this the judge has never seen a frozen clip and reads one as a moving scene it resembles."""
+    still = (torch.rand(len(video), generator=generator) < p).to(video.device)
+    if not still.any():
+        return video, targets
+    video = torch.where(still[:, None, None, None, None], video[:, :1].expand_as(video), video)
+    targets = dict(targets)
+    for head, name in (("camera", "static"), ("action", NO_ACTION)):
+        index = model.vocab[VOCAB_KEYS[head]].index(name)
+        targets[head] = torch.where(still, torch.full_like(targets[head], index), targets[head])
+    return video, targets
+
+
 def train_step(model: WorldJudge, opt: torch.optim.Optimizer, video, audio, targets, device: torch.device,
-               aug: bool = True, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict, dict]:
-    """One optimizer step on one batch. Returns (loss, per-head losses, per-head batch accuracy) as
-    0-d tensors, so the host only waits for the device when it logs them."""
+               aug: bool = True, generator: torch.Generator | None = None,
+               still_p: float = 0.0) -> tuple[torch.Tensor, dict, dict]:
+    """One optimizer step on one batch (`still_p`: see `freeze`). Returns (loss, per-head losses,
+    per-head batch accuracy) as 0-d tensors, so the host only waits for the device when it logs them."""
     model.train()
     video, audio = video.to(device, non_blocking=True), audio.to(device, non_blocking=True).float()
     targets = {k: v.to(device, non_blocking=True) for k, v in targets.items()}
+    if still_p:
+        video, targets = freeze(video, targets, model, still_p, generator)
     drop_v = drop_a = None
     if aug:
         video, audio, drop_v, drop_a = augment(video, audio, generator)
@@ -320,6 +342,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="width the judge sees frames at (default 64; 128 keeps small subjects legible)")
     ap.add_argument("--appearance", action="store_true",
                     help="add the 128-px appearance stream the subject and count heads read (see WorldJudge)")
+    ap.add_argument("--still-p", type=float, default=0.0,
+                    help="fraction of clips frozen to their first frame, labelled static (see freeze)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
@@ -397,7 +421,8 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
             lr = cosine_lr(progress, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
-            loss, parts, acc = train_step(model, opt, video, audio, targets, device=device, generator=gen)
+            loss, parts, acc = train_step(model, opt, video, audio, targets, device=device, generator=gen,
+                                          still_p=args.still_p)
             step += 1
             seen += len(video)
             bar.update(1)
