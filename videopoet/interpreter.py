@@ -920,8 +920,12 @@ class PromptInterpreter:
             effects.append(p.concept)
         later_actions = [p for p in picks if p.kind == "action" and p.later and chosen.get("action") is not p]
         if later_actions and action is not None:
-            notices.append("the world shows one action per clip; for a sequence of actions write a storyboard "
-                           "(one scene per line)")
+            advice = "for a sequence of actions write a storyboard (one scene per line)"
+            said = [i for i, n in enumerate(notices) if n.startswith("one action per clip")]
+            if said:  # one notice for one cause: what was left out, and how to get it
+                notices[said[0]] += f"; {advice}"
+            else:
+                notices.append(f"the world shows one action per clip; {advice}")
 
         accessories: list[str] = []
         for p in (p for p in picks if p.kind == "accessory"):
