@@ -349,11 +349,11 @@ class WorldJudge(ModelMixin, ConfigMixin):
             video = video[:, torch.as_tensor(_frame_indices(t, cfg.frames), device=video.device)]
         x = video.float() / 255.0 if video.dtype == torch.uint8 else video.float()
         x = (x.permute(0, 1, 4, 2, 3) - 0.45) / 0.25  # (B, frames, 3, H, W); resizing commutes with this
-        picked = torch.as_tensor(_frame_indices(cfg.frames, cfg.appearance_frames), device=x.device)
         motion = _resize(x.reshape(b * cfg.frames, 3, h, w), cfg.video_width)
         motion = motion.reshape(b, cfg.frames, *motion.shape[1:]).transpose(1, 2).to(self.dtype)
         if not self.has_appearance:
             return motion, None
+        picked = torch.as_tensor(_frame_indices(cfg.frames, cfg.appearance_frames), device=x.device)
         appearance = _resize(x[:, picked].reshape(b * cfg.appearance_frames, 3, h, w), cfg.appearance_width)
         return motion, appearance.to(self.dtype)
 
@@ -496,8 +496,9 @@ class WorldJudge(ModelMixin, ConfigMixin):
             logits = self._logits(features, appearance)
         finally:
             self.train(was)
-        return features, {h: (torch.sigmoid(z.float()) if h in MULTI_LABEL else torch.softmax(z.float(), -1)).cpu().numpy()
-                          for h, z in logits.items()}
+        probs = {h: torch.sigmoid(z.float()) if h in MULTI_LABEL else torch.softmax(z.float(), -1)
+                 for h, z in logits.items()}
+        return features, {h: p.cpu().numpy() for h, p in probs.items()}
 
     def decode(self, probs: dict[str, np.ndarray], threshold: float = 0.5) -> list[dict]:
         """Per-head probabilities -> label dicts in the world's form (see `predict`)."""

@@ -6,11 +6,11 @@ and the ring of rendered samples a trainer replays on its device."""
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable, Mapping
 import platform
 import shlex
 import sys
+from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +37,9 @@ def render_each(render_one, seeds) -> tuple[list, list[tuple[int, str]]]:
 
 class RenderFailures:
     """The trainer's tally of seeds its workers could not render. Each is reported on stderr with
-    its seed and error; once more than
-    `max_fraction` of the seeds tried have failed (the first `grace` failures aside), the run stops
-    with TrainingFailure: then the world is broken, not unlucky."""
+    its seed and error; once more than `max_fraction` of the seeds tried have failed (the first
+    `grace` failures aside), the run stops with TrainingFailure: then the world is broken, not
+    unlucky."""
 
     def __init__(self, max_fraction: float = 0.01, grace: int = 3):
         self.max_fraction, self.grace = max_fraction, grace

@@ -26,6 +26,7 @@ eval.json and a README.md model card next to the weights.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -139,7 +140,7 @@ def make_feed(pool, device: torch.device, capacity: int, chunk: int, frames_per_
             return jobs.popleft() if jobs else None
     else:
         seed_rng = np.random.default_rng(seed)
-        turn = iter(range(10**12))
+        turn = itertools.count()
 
         def next_job():
             size = SIZES[next(turn) % len(SIZES)]
@@ -349,7 +350,8 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
         model = model.to(memory_format=torch.channels_last)
     capacity = args.buffer or (32768 if want_cuda else 2048)
     feed = make_feed(pool, device, capacity, args.chunk, args.frames_per_clip, args.seed, inflight=2 * workers,
-                     backlog=max(8 * batch_size, capacity // 4), upload=8 * batch_size if want_cuda else 1, data=args.data)
+                     backlog=max(8 * batch_size, capacity // 4), upload=8 * batch_size if want_cuda else 1,
+                     data=args.data)
     feed.top_up()
     generator = torch.Generator(device=device).manual_seed(args.seed)
     budget = args.minutes * 60.0

@@ -6,13 +6,12 @@
 Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
 10**9; held-out seeds start at 10**9 and are never trained on), square and portrait in alternate
 chunks, and ships each clip already cut to what the judge looks at (9 frames, 64 px wide, or 128
-with --appearance). A GPU
-trains faster than 16 cores render, so clips are kept in a ring on the training device (--capacity
-per frame size; no batch is gathered on the host) and replayed: a batch takes fresh clips first and
-fills up with random earlier ones (once --pool clips are at hand), each time with a new
-augmentation: a small shift, colour jitter, sometimes blur (so tokenizer blur does not fool the
-judge), audio gain and shift, and a dropped modality 10% of the time. No horizontal flips: they
-would swap pan left/right and arcs.
+with --appearance). A GPU trains faster than 16 cores render, so clips are kept in a ring on the
+training device (--capacity per frame size; no batch is gathered on the host) and replayed: a batch
+takes fresh clips first and fills up with random earlier ones (once --pool clips are at hand), each
+time with a new augmentation: a small shift, colour jitter, sometimes blur (so tokenizer blur does
+not fool the judge), audio gain and shift, and a dropped modality 10% of the time. No horizontal
+flips: they would swap pan left/right and arcs. --still-p freezes some clips (see `freeze`).
 
 Training: AdamW, cosine learning rate over the run (by wall time or by clips, whichever is nearer
 its end), bf16 autocast on CUDA (fp32 on CPU), tqdm progress, a JSON-lines log. It stops at
@@ -307,9 +306,9 @@ Audio: 16 kHz, log-mel ({cfg.n_mels} mels, hop {cfg.hop_length}) computed in tor
 Either modality may be missing (learned stand-in; trained with 10% modality dropout).
 """
     if cfg.appearance_channels:
-        text += f"""Appearance: the first, middle and last frames at {cfg.appearance_width} px wide, depthwise-separable 2-D
-CNN, channels {list(cfg.appearance_channels)}, mean+max pooled over space and frames; the subject and count
-heads read it beside the features (which it stays out of, so FWD weighs motion).
+        text += f"""Appearance: the first, middle and last frames at {cfg.appearance_width} px wide, depthwise-separable
+2-D CNN, channels {list(cfg.appearance_channels)}, mean+max pooled over space and frames; the subject and
+count heads read it beside the features (which it stays out of, so FWD weighs motion).
 """
     out.joinpath("README.md").write_text(text)
     assert weights.exists()
