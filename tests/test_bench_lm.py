@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from videopoet.errors import VideoPoetError
 from videopoet.eval.__main__ import main
 from videopoet.eval.bench import (
     CONTEXT_FRAMES,
@@ -72,6 +73,27 @@ def test_text_and_sound_tasks_give_the_checked_shapes_reproducibly(lm):
     assert first.audio.shape == (34000,) and np.array_equal(first.audio, again.audio)  # seeded per item
     other = LanguageModel(seed=1, pipe=lm.pipe)
     assert not np.array_equal(other("t2a", item).audio, first.audio)
+
+
+def test_sampling_settings_reach_every_call(lm, monkeypatch):
+    from videopoet.eval.__main__ import parse_sampling
+
+    sampling = parse_sampling("cfg_scale=1, top_k=none ,temperature=0.7")
+    assert sampling == {"cfg_scale": 1.0, "top_k": None, "temperature": 0.7}
+    seen = []
+    call = lm.pipe.text_to_audio
+
+    def record(*args, **kwargs):
+        seen.append(kwargs)
+        return call(*args, **kwargs)
+
+    monkeypatch.setattr(lm.pipe, "text_to_audio", record)
+    LanguageModel(pipe=lm.pipe, sampling=sampling)("t2a", _item("t2a"))
+    lm("t2a", _item("t2a"))
+    assert seen[0] == {"seed": seen[1]["seed"], **sampling}
+    assert seen[1] == {"seed": seen[0]["seed"]}  # without settings the pipeline's defaults hold
+    with pytest.raises(VideoPoetError, match="unknown sampling setting 'cfg'"):
+        LanguageModel(pipe=lm.pipe, sampling={"cfg": 2.0})
 
 
 def test_image_to_video_keeps_the_image(lm, tokenizer):

@@ -206,6 +206,10 @@ def test_bad_input_is_one_line_and_exit_code_2(judge_dir, tmp_path, monkeypatch,
         (["bench", "--task", "t2v", "--n", "2", "--judge", str(judge_dir), "--generators", "nope"], "unknown generator"),
         (["judge", "--json", "--n", "4"], "weights/judge not found"),
         (["bench", "--task", "t2v", "--n", "two"], "invalid int value"),
+        (["bench", "--task", "t2v", "--n", "2", "--judge", str(judge_dir), "--generators", "lm", "--sampling", "cfg=5"],
+         "--sampling: 'cfg=5' is not one of temperature=VALUE"),
+        (["bench", "--task", "t2v", "--n", "2", "--judge", str(judge_dir), "--generators", "lm",
+          "--sampling", "top_k=many"], "--sampling: top_k takes a number, got 'many'"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

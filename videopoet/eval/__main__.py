@@ -3,6 +3,7 @@
     bench --task T|all --n N [--json] [--report DIR]   metrics per generator on held-out items
           [--generators ground_truth,first_frame,random_tokens,independent_ground_truth,lm]
           [--judge weights/judge] [--seed S] [--workers W] [--weights weights] [--precision bf16|int8|fp32]
+          [--sampling cfg_scale=5,temperature=1.1,top_k=256,top_p=none]   lm's sampling settings
     judge [--json] [--n N] [--weights weights/judge]   the judge's held-out accuracy per head
     tokenizers [--n N] [--device D] [--json] [--weights weights]   tokenizer reconstruction
 
@@ -58,6 +59,22 @@ def load_judge(path: str, flag: str):
     return WorldJudge.from_pretrained(judge_folder(path, flag), torch_dtype=torch.float32).eval()
 
 
+def parse_sampling(text: str | None) -> dict:
+    """"cfg_scale=5,top_k=none" -> {"cfg_scale": 5.0, "top_k": None} (VideoPoetError naming a bad part)."""
+    from videopoet.eval.bench import SAMPLING
+
+    out: dict = {}
+    for part in (p.strip() for p in (text or "").split(",") if p.strip()):
+        key, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or key not in SAMPLING:
+            raise VideoPoetError(f"--sampling: {part!r} is not one of {', '.join(f'{k}=VALUE' for k in SAMPLING)}")
+        try:
+            out[key] = None if value.lower() == "none" and key in ("top_k", "top_p") else SAMPLING[key](value)
+        except ValueError:
+            raise VideoPoetError(f"--sampling: {key} takes a number, got {value!r}") from None
+    return out
+
+
 def cmd_bench(args) -> None:
     from videopoet.eval.bench import (
         TASKS,
@@ -73,7 +90,8 @@ def cmd_bench(args) -> None:
         item_seeds(task, args.n, args.seed)  # bad input fails here, before anything slow starts
     judge_folder(args.judge, "--judge")
     generators = builtin_generators([g.strip() for g in args.generators.split(",") if g.strip()],
-                                    weights=args.weights, precision=args.precision)
+                                    weights=args.weights, precision=args.precision,
+                                    sampling=parse_sampling(args.sampling))
     if not generators:
         raise VideoPoetError("--generators names no generator")
     examples: list[dict] | None = [] if args.report else None
@@ -138,6 +156,8 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default="weights", help="the weights folder lm loads (and random_tokens' tokenizers)")
     p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                    help="how lm loads its int8 checkpoint")
+    p.add_argument("--sampling", metavar="KEY=VALUE,...",
+                   help="lm's sampling in place of the pipeline's defaults: temperature, top_k, top_p, cfg_scale")
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("judge", help="the judge's held-out accuracy per head")
     p.add_argument("--json", action="store_true")

@@ -382,6 +382,10 @@ class RandomTokens:
         return GeneratedClip(video, audio)
 
 
+# The pipeline's sampling settings a benchmark run may change, each with the type its value reads as.
+SAMPLING = {"temperature": float, "top_k": int, "top_p": float, "cfg_scale": float}
+
+
 class LanguageModel:
     """The language model: each task run as the matching `VideoPoetPipeline` task.
 
@@ -390,7 +394,8 @@ class LanguageModel:
     captions are already in the world's caption grammar the model trained on. A weights folder
     lacking a component skips the generator; a loaded `VideoPoetPipeline` can be passed as `pipe`.
     An item samples from seed `seed + item.seed`, so a run is reproducible; video tasks make no
-    sound unless the task outputs it.
+    sound unless the task outputs it. `sampling` (temperature, top_k, top_p, cfg_scale) goes to
+    every task call in place of the pipeline's defaults.
 
     t2v, t2i, i2v, inpaint, outpaint, stylize (from the structure video), v2a, a2v and t2a are the
     pipeline's tasks of those names, given the caption wherever the task takes text. Continuation and
@@ -401,7 +406,11 @@ class LanguageModel:
     """
 
     def __init__(self, weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
-                 device: str | torch.device | None = None, seed: int = 0, pipe=None):
+                 device: str | torch.device | None = None, seed: int = 0, pipe=None, sampling: dict | None = None):
+        unknown = set(sampling or {}) - set(SAMPLING)
+        if unknown:
+            raise VideoPoetError(f"unknown sampling setting {sorted(unknown)[0]!r}; known: {', '.join(SAMPLING)}")
+        self.sampling = dict(sampling or {})
         self.weights = Path(weights)
         self.precision = precision
         self.device = device
@@ -424,11 +433,12 @@ class LanguageModel:
         g = item.given
         seed = self.seed + item.seed
         portrait = g.size == pipe.clip_size(portrait=True)
-        clip_args = {"portrait": portrait, "with_audio": False, "seed": seed}
+        sampled = {"seed": seed, **self.sampling}
+        clip_args = {"portrait": portrait, "with_audio": False, **sampled}
         if task == "t2v":
             return GeneratedClip(pipe.text_to_video(g.caption, **clip_args).frames)
         if task == "t2i":
-            return GeneratedClip(pipe.text_to_image(g.caption, portrait=portrait, seed=seed).frames)
+            return GeneratedClip(pipe.text_to_image(g.caption, portrait=portrait, **sampled).frames)
         if task == "i2v":
             return GeneratedClip(pipe.image_to_video(g.image, g.caption, **clip_args).frames)
         if task in ("inpaint", "outpaint"):
@@ -437,17 +447,17 @@ class LanguageModel:
         if task == "stylize":
             return GeneratedClip(pipe.stylize(g.caption, structure=g.structure, **clip_args).frames)
         if task == "v2a":
-            return GeneratedClip(audio=pipe.video_to_audio(g.video, portrait=portrait, seed=seed).audio)
+            return GeneratedClip(audio=pipe.video_to_audio(g.video, portrait=portrait, **sampled).audio)
         if task == "a2v":
-            return GeneratedClip(pipe.audio_to_video(g.audio, g.caption, portrait=portrait, seed=seed).frames)
+            return GeneratedClip(pipe.audio_to_video(g.audio, g.caption, portrait=portrait, **sampled).frames)
         if task == "t2a":
-            return GeneratedClip(audio=pipe.text_to_audio(g.caption, seed=seed).audio)
+            return GeneratedClip(audio=pipe.text_to_audio(g.caption, **sampled).audio)
         if task in ("continuation", "long_video"):
-            return self._continue(pipe, task, g, seed)
+            return self._continue(pipe, task, g, sampled)
         raise VideoPoetError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
 
     @staticmethod
-    def _continue(pipe, task: str, g: Given, seed: int) -> GeneratedClip:
+    def _continue(pipe, task: str, g: Given, sampled: dict) -> GeneratedClip:
         from videopoet.media import fit_audio
         from videopoet.pipeline import NEW_AUDIO_FRAMES
 
@@ -456,12 +466,12 @@ class LanguageModel:
         context = pipe.video_tokenizer.decode_frames(given)
         if task == "long_video":
             seconds = math.ceil((g.frames - CONTEXT_FRAMES) / FPS)
-            out = pipe.extend(clip, g.caption, num_seconds=seconds, with_audio=False, seed=seed)
+            out = pipe.extend(clip, g.caption, num_seconds=seconds, with_audio=False, **sampled)
             return GeneratedClip(np.concatenate([context, out.frames])[:g.frames])
         # extend's sound context is the last second of the track's codes (frames 56..105);
         # continuation trained on the second from frame 6, so the given sound goes one second later.
         track = fit_audio(np.concatenate([np.zeros(SAMPLE_RATE, np.float32), g.audio]), CLIP_SAMPLES)
-        out = pipe.extend(clip, g.caption, audio=track, seed=seed)
+        out = pipe.extend(clip, g.caption, audio=track, **sampled)
         # The new second starts at audio frame 56 of the clip: the given sound is cut there.
         start = NEW_AUDIO_FRAMES.start * pipe.audio_tokenizer.hop
         audio = fit_audio(np.concatenate([g.audio[:start], out.audio]), CLIP_SAMPLES)
@@ -472,10 +482,10 @@ BUILTIN = ("ground_truth", "first_frame", "random_tokens", "independent_ground_t
 
 
 def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokenizer=None,
-                       weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION
-                       ) -> dict[str, Generator]:
+                       weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
+                       sampling: dict | None = None) -> dict[str, Generator]:
     """Built-in generators by name (see BUILTIN). `weights` is the folder lm loads and random_tokens
-    takes its tokenizers from (unless they are given); `precision` is lm's."""
+    takes its tokenizers from (unless they are given); `precision` and `sampling` are lm's."""
     table = {"ground_truth": ground_truth, "first_frame": first_frame,
              "independent_ground_truth": independent_ground_truth}
     out: dict[str, Generator] = {}
@@ -484,7 +494,7 @@ def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokeniz
             out[name] = RandomTokens(video_tokenizer, audio_tokenizer, str(Path(weights) / "video_tokenizer"),
                                      str(Path(weights) / "audio_tokenizer"))
         elif name == "lm":
-            out[name] = LanguageModel(weights, precision)
+            out[name] = LanguageModel(weights, precision, sampling=sampling)
         elif name in table:
             out[name] = table[name]
         else:
