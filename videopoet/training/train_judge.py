@@ -48,7 +48,7 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
-from videopoet.training.loop import RenderFeed, command_line, cosine_lr, device_name, render_each
+from videopoet.training.loop import RenderFeed, TrainingFailure, command_line, cosine_lr, device_name, render_each
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 # --appearance: subjects read from 128-px frames too; the audio CNN slims so all fits in 3 MiB.
@@ -438,10 +438,14 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
                 log.flush()
                 bar.set_postfix(loss=f"{loss:.3f}", clips=feed.samples, wait=f"{wait_s:.0f}s")
     except BaseException:  # an error or Ctrl-C keeps what was trained (fp16, as shipped), then stops
-        model.half().save_pretrained(out)
-        print(f"\nstopped at step {step}; the model trained so far is saved in {out}", file=sys.stderr, flush=True)
+        if step:
+            model.half().save_pretrained(out)
+            print(f"\nstopped at step {step}; the model trained so far is saved in {out}", file=sys.stderr,
+                  flush=True)
         raise
     bar.close()
+    if step == 0:
+        raise TrainingFailure(f"no training step in {args.minutes} min: the workers rendered no clips in time")
     train_s = time.time() - t0
     print(f"trained {step} steps in {train_s:.0f} s on {feed.samples} clips ({seen} samples); "
           f"{wait_s:.0f} s waiting for data", flush=True)
