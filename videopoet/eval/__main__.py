@@ -60,7 +60,7 @@ def load_judge(path: str, flag: str):
 
 
 def parse_sampling(text: str | None) -> dict:
-    """"cfg_scale=5,top_k=none" -> {"cfg_scale": 5.0, "top_k": None} (VideoPoetError naming a bad part)."""
+    """'cfg_scale=5,top_k=none' -> {"cfg_scale": 5.0, "top_k": None} (VideoPoetError naming a bad part)."""
     from videopoet.eval.bench import SAMPLING
 
     out: dict = {}
