@@ -43,4 +43,7 @@ def test_render_feed_files_samples_by_shape_and_reports_failed_seeds(capsys):
     assert feed.samples == 9 and feed.failures.failed == [(99, "ValueError: bad scene")]
     assert {k: b.filled for k, b in feed.buffers.items()} == {((2, 3),): 6, ((5, 1),): 3}
     assert feed.ready(5) == [((2, 3),), ((5, 1),)]  # once nothing more comes, any sample will do
+    g = torch.Generator().manual_seed(0)
+    shapes = [tuple(feed.take(2, g)["v"].shape[1:]) for _ in range(2)]  # the shapes take turns
+    assert sorted(shapes) == [(2, 3), (5, 1)]
     assert "world seed 99 failed to render" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import math
 import platform
 import shlex
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -112,6 +113,8 @@ class RenderFeed:
         self.buffers: dict[tuple, DeviceReplay] = {}
         self.pending: dict[tuple, list[dict[str, np.ndarray]]] = {}
         self.samples = 0  # received from the workers
+        self.wait_s = 0.0  # spent in `take` waiting for samples
+        self.turn = 0
         self.jobs_done = False
         self.failures = RenderFailures()
 
@@ -160,6 +163,18 @@ class RenderFeed:
         """Sample shapes with at least `need` samples at hand (any, once no more are coming)."""
         need = 1 if self.finished() else need
         return [k for k, b in sorted(self.buffers.items()) if b.filled >= need]
+
+    def take(self, n: int, generator: torch.Generator, need: int | None = None) -> dict[str, torch.Tensor] | None:
+        """A batch of `n` samples from the sample shapes with `need` (default `n`) at hand, one shape
+        after another; None after waiting briefly for more (see `finished` for whether any will come)."""
+        ready = self.ready(need or n)
+        if not ready:
+            start = time.time()
+            self.collect(timeout=0.05)
+            self.wait_s += time.time() - start
+            return None
+        self.turn += 1
+        return self.buffers[ready[self.turn % len(ready)]].batch(n, generator)
 
 
 def command_line(module: str, argv: list[str] | None) -> str:

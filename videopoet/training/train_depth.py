@@ -360,7 +360,7 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
           f"{args.minutes} min" + (f" / {args.steps} steps" if args.steps else ""), flush=True)
     bar = tqdm(total=args.steps, unit="step", dynamic_ncols=True, mininterval=1.0)
     t0 = time.time()
-    step, wait_s, data_s, seen, turn = 0, 0.0, 0.0, 0, 0
+    step, data_s, seen = 0, 0.0, 0
     window_t, window_step, first_step_t = t0, 0, None
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     while True:
@@ -370,16 +370,11 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
         tc = time.time()
         feed.collect()
         data_s += time.time() - tc
-        ready = feed.ready(batch_size)
-        if not ready:
+        taken = feed.take(batch_size, generator)
+        if taken is None:
             if feed.finished() and not feed.buffers:
                 raise SystemExit("the pool folders held no usable frames (all held out, or no depth known)")
-            tw = time.time()
-            feed.collect(timeout=0.05)
-            wait_s += time.time() - tw
             continue
-        turn += 1
-        taken = feed.buffers[ready[turn % len(ready)]].batch(batch_size, generator)
         images, disparity = taken["images"], taken["disparity"]
         x, target = augment(images, disparity, generator)
         if want_cuda:
@@ -407,11 +402,11 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
             window_t, window_step = now, step
             record = {"step": step, "time_s": round(now - t0, 1), "lr": round(lr, 6), "loss": round(loss.item(), 4),
                       "steps_per_s": round(rate, 2), "frames_per_s": round(rate * batch_size, 1),
-                      "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(wait_s, 1),
+                      "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(feed.wait_s, 1),
                       "data_s": round(data_s, 1), "frame": list(images.shape[1:3])}
             log.write(json.dumps(record) + "\n")
             log.flush()
-            bar.set_postfix(loss=f"{record['loss']:.3f}", frames=feed.samples, wait=f"{wait_s:.0f}s")
+            bar.set_postfix(loss=f"{record['loss']:.3f}", frames=feed.samples, wait=f"{feed.wait_s:.0f}s")
     bar.close()
     if bool(nonfinite):
         raise TrainingFailure(f"the loss became NaN/inf by step {step}; see train_log.jsonl. Try a lower --lr.")
@@ -420,7 +415,7 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
     train_s = time.time() - t0
     steps_per_s = (step - 1) / max(time.time() - first_step_t, 1e-9) if step > 1 else 0.0
     print(f"trained {step} steps in {train_s:.0f} s ({steps_per_s:.2f} steps/s after the first batch, "
-          f"{steps_per_s * batch_size:.0f} frames/s) on {feed.samples:,} frames; {wait_s:.0f} s waiting for data, "
+          f"{steps_per_s * batch_size:.0f} frames/s) on {feed.samples:,} frames; {feed.wait_s:.0f} s waiting for data, "
           f"{data_s:.0f} s taking it in", flush=True)
 
     # Save fp16, then score exactly what was saved.
@@ -435,7 +430,7 @@ def _train(args, command: str, out: Path, workers: int, pool, t_start: float) ->
         "eval_s": round(time.time() - t_eval, 1), "steps": step, "steps_per_s": round(steps_per_s, 2),
         "batch": batch_size, "lr": args.lr, "grad_weight": args.grad_weight,
         "data": "pool folders " + ", ".join(args.data) if args.data else "rendered while training",
-        "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(wait_s, 1),
+        "frames_rendered": feed.samples, "samples_seen": seen, "wait_s": round(feed.wait_s, 1),
         "data_s": round(data_s, 1), "params": params,
         "file_bytes": weights.stat().st_size, "heldout": heldout,
     }

@@ -396,7 +396,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
     log = open(out / "train_log.jsonl", "w")  # noqa: SIM115 (closed after the final line)
     print(f"training {params:,} parameters on {device} for up to {args.minutes} min / {planned} clips", flush=True)
     t0 = time.time()
-    step, seen, turn, wait_s = 0, 0, 0, 0.0
+    step, seen = 0, 0
     bar = tqdm(unit="step", dynamic_ncols=True, mininterval=1.0)
     try:
         while True:
@@ -405,16 +405,11 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
             if progress >= 1.0:
                 break
             feed.collect()
-            ready = feed.ready(max(args.batch, min_pool))
-            if not ready:
+            taken = feed.take(args.batch, index_gen, need=max(args.batch, min_pool))
+            if taken is None:
                 if feed.finished() and not feed.buffers:
                     raise SystemExit("no clips to train on: every shard was held out or empty")
-                tw = time.time()
-                feed.collect(timeout=0.05)
-                wait_s += time.time() - tw
                 continue
-            turn += 1
-            taken = feed.buffers[ready[turn % len(ready)]].batch(args.batch, index_gen)
             video, audio = taken.pop("video"), taken.pop("audio")
             targets = {name.removeprefix("target_"): t for name, t in taken.items()}
             lr = cosine_lr(progress, args.lr)
@@ -431,12 +426,12 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
                 acc = {k: float(v) for k, v in acc.items()}
                 record = {"step": step, "time_s": round(time.time() - t0, 1), "lr": round(lr, 6),
                           "loss": round(loss, 4), "clips_rendered": feed.samples, "samples_seen": seen,
-                          "wait_s": round(wait_s, 1), "frame": list(video.shape[2:4]),
+                          "wait_s": round(feed.wait_s, 1), "frame": list(video.shape[2:4]),
                           "losses": {k: round(v, 4) for k, v in parts.items()},
                           "batch_acc": {k: round(v, 3) for k, v in acc.items()}}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                bar.set_postfix(loss=f"{loss:.3f}", clips=feed.samples, wait=f"{wait_s:.0f}s")
+                bar.set_postfix(loss=f"{loss:.3f}", clips=feed.samples, wait=f"{feed.wait_s:.0f}s")
     except BaseException:  # an error or Ctrl-C keeps what was trained (fp16, as shipped), then stops
         if step:
             model.half().save_pretrained(out)
@@ -448,7 +443,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
         raise TrainingFailure(f"no training step in {args.minutes} min: the workers rendered no clips in time")
     train_s = time.time() - t0
     print(f"trained {step} steps in {train_s:.0f} s on {feed.samples} clips ({seen} samples); "
-          f"{wait_s:.0f} s waiting for data", flush=True)
+          f"{feed.wait_s:.0f} s waiting for data", flush=True)
 
     # Save fp16, then score exactly what was saved.
     model.eval()
@@ -463,7 +458,7 @@ def _train(args, command, out, device, workers, pool, t_start) -> dict:
         "command": command, "device": device_name(device), "cpus": os.cpu_count(), "workers": workers,
         "torch": torch.__version__, "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
         "eval_s": round(eval_s, 1), "steps": step, "batch": args.batch, "clips_rendered": feed.samples,
-        "samples_seen": seen, "reuse": args.reuse, "wait_s": round(wait_s, 1), "params": params,
+        "samples_seen": seen, "reuse": args.reuse, "wait_s": round(feed.wait_s, 1), "params": params,
         "render_failures": [{"seed": seed, "error": error} for seed, error in feed.failures.failed],
         "file_bytes": weights.stat().st_size, "heldout": heldout,
     }
