@@ -693,9 +693,8 @@ class VideoPoetPipeline(DiffusionPipeline):
             if not 0 <= seed_value <= 2**63 - seeds:
                 raise VideoPoetError(f"seed must be in [0, 2^63), got {seed_value}" if seeds == 1 else
                                      f"the {seeds} seeds from {seed_value} must all be in [0, 2^63)")
-            generator = torch.Generator("cpu").manual_seed(seed_value)
-            if n_prompts is not None:
-                generator = [torch.Generator("cpu").manual_seed(seed_value + i) for i in range(n_prompts)]
+            generators = [torch.Generator("cpu").manual_seed(seed_value + i) for i in range(seeds)]
+            generator = generators if n_prompts is not None else generators[0]
         if not (isinstance(temperature, (int, float)) and 0 <= temperature <= 10):
             raise VideoPoetError(f"temperature must be in [0, 10], got {temperature!r}")
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
