@@ -333,10 +333,10 @@ class WorldJudge(ModelMixin, ConfigMixin):
             return max(self.config.video_width, self.config.appearance_width)
         return self.config.video_width
 
-    def _video_tensors(self, video) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _video_tensors(self, video, appearance: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, T, H, W, 3) uint8/float -> normalized float (B, 3, frames, h, video_width) for the
         motion stream and (B * appearance_frames, 3, h', appearance_width) for the appearance stream
-        (None without one)."""
+        (None without one, or when not asked for)."""
         cfg = self.config
         video = torch.as_tensor(video)
         if video.ndim != 5 or video.shape[-1] != 3:
@@ -351,7 +351,7 @@ class WorldJudge(ModelMixin, ConfigMixin):
         x = (x.permute(0, 1, 4, 2, 3) - 0.45) / 0.25  # (B, frames, 3, H, W); resizing commutes with this
         motion = _resize(x.reshape(b * cfg.frames, 3, h, w), cfg.video_width)
         motion = motion.reshape(b, cfg.frames, *motion.shape[1:]).transpose(1, 2).to(self.dtype)
-        if not self.has_appearance:
+        if not (self.has_appearance and appearance):
             return motion, None
         picked = torch.as_tensor(_frame_indices(cfg.frames, cfg.appearance_frames), device=x.device)
         appearance = _resize(x[:, picked].reshape(b * cfg.appearance_frames, 3, h, w), cfg.appearance_width)
@@ -376,10 +376,10 @@ class WorldJudge(ModelMixin, ConfigMixin):
     # ------------------------------------------------------------------------------------------
     # network
 
-    def _video_pooled(self, video) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _video_pooled(self, video, appearance: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Pooled motion and appearance vectors, (B, 2 * video_channels[-1]) and
-        (B, 2 * appearance_channels[-1]) (None without an appearance stream)."""
-        motion, appearance = self._video_tensors(video)
+        (B, 2 * appearance_channels[-1]) (None without an appearance stream, or when not asked for)."""
+        motion, appearance = self._video_tensors(video, appearance)
         x = self.video_stem(motion)
         for block in self.video_blocks:
             x = block(x)
@@ -401,16 +401,16 @@ class WorldJudge(ModelMixin, ConfigMixin):
         x = F.silu(self.audio_norm(x))
         return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
-    def _embed(self, video, audio, drop_video: torch.Tensor | None = None, drop_audio: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _embed(self, video, audio, drop_video: torch.Tensor | None = None, drop_audio: torch.Tensor | None = None,
+               appearance: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(features, pooled appearance or None): what the heads read. drop_video / drop_audio: optional
         (B,) bool masks replacing that modality by its learned "missing" vectors for those clips
-        (modality dropout in training)."""
+        (modality dropout in training); appearance=False skips that stream (features alone)."""
         if video is None and audio is None:
             raise ValueError("give the judge a video, an audio track, or both")
         b = len(video) if video is not None else len(audio)
         if video is not None:
-            v, p = self._video_pooled(video)
+            v, p = self._video_pooled(video, appearance)
             if drop_video is not None:
                 drop = drop_video.to(v.device)[:, None]
                 v = torch.where(drop, self.no_video.to(v.dtype), v)
@@ -418,7 +418,7 @@ class WorldJudge(ModelMixin, ConfigMixin):
                     p = torch.where(drop, self.no_appearance.to(p.dtype), p)
         else:
             v = self.no_video[None].expand(b, -1)
-            p = self.no_appearance[None].expand(b, -1) if self.has_appearance else None
+            p = self.no_appearance[None].expand(b, -1) if self.has_appearance and appearance else None
         if audio is not None:
             a = self._audio_pooled(audio)
             if drop_audio is not None:
@@ -430,7 +430,7 @@ class WorldJudge(ModelMixin, ConfigMixin):
 
     def features(self, video=None, audio=None) -> torch.Tensor:
         """(B, feature_dim) penultimate features (the space of the Fréchet World Distance)."""
-        return self._embed(video, audio)[0]
+        return self._embed(video, audio, appearance=False)[0]
 
     def _logits(self, features: torch.Tensor, appearance: torch.Tensor | None) -> dict[str, torch.Tensor]:
         both = features if appearance is None else torch.cat([features, appearance], dim=1)
