@@ -250,6 +250,50 @@ def test_a_run_that_stops_early_keeps_its_model(monkeypatch, tmp_path):
     assert saved.config.appearance_channels == list(TINY_APPEARANCE["appearance_channels"]) and len(calls) == 3
 
 
+def test_a_run_can_continue_a_saved_judge(monkeypatch, tmp_path):
+    import videopoet.training.train_judge as train_judge
+
+    start = tmp_path / "start"
+    WorldJudge(**TINY, **TINY_APPEARANCE).half().save_pretrained(start)
+    saved = WorldJudge.from_pretrained(start).float().state_dict()
+    real, first_weights = train_judge.train_step, []
+
+    def interrupted(model, *args, **kwargs):
+        if first_weights:
+            raise KeyboardInterrupt
+        first_weights.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(train_judge, "train_step", interrupted)
+    out = tmp_path / "judge"
+    with pytest.raises(KeyboardInterrupt):
+        train_judge.main(["--out", str(out), "--init", str(start), "--seed", "1", "--clips", "16", "--minutes", "1",
+                          "--device", "cpu", "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
+    assert all(torch.equal(first_weights[0][k], v) for k, v in saved.items())  # training began from `start`
+    continued = WorldJudge.from_pretrained(out)
+    assert continued.config.appearance_channels == list(TINY_APPEARANCE["appearance_channels"])
+    assert any(not torch.equal(continued.state_dict()[k].float(), v) for k, v in saved.items())
+
+
+@pytest.mark.parametrize("extra", [["--tiny"], ["--appearance"], ["--video-width", "128"]])
+def test_continuing_a_judge_refuses_a_new_architecture(tmp_path, capsys, extra):
+    from videopoet.training.train_judge import main
+
+    start = tmp_path / "start"
+    WorldJudge(**TINY).save_pretrained(start)
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path / "out"), "--init", str(start), *extra])
+    assert stop.value.code == 2 and "--init continues a saved judge" in capsys.readouterr().err
+
+
+def test_continuing_from_a_folder_without_a_judge_says_so(tmp_path, capsys):
+    from videopoet.training.train_judge import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path / "out"), "--init", str(tmp_path)])
+    assert stop.value.code == 2 and "no saved judge there" in capsys.readouterr().err
+
+
 def test_frozen_clips_are_labelled_static_with_no_action(tiny, clips):
     from videopoet.training.train_judge import freeze
 

@@ -25,9 +25,11 @@ def test_judge_floors_on_held_out_clips():
     judge = WorldJudge.from_pretrained(WEIGHTS / "judge")
     card = json.loads((WEIGHTS / "judge" / "eval.json").read_text())["heldout"]
     result = evaluate_heldout(judge, n=96, workers=2)
+    # Issue 4's bar: 90% on every head. Subjects (88.7% on the card's 1,024 clips) do not reach it
+    # yet; they keep a floor below the card instead.
     for head in ("count", "action", "background", "style", "camera", "effects", "audio_classes"):
-        assert result[head] >= card[head] - 0.12, (head, result[head], card[head])
-    assert result["background"] >= 0.9 and result["style"] >= 0.9 and result["audio_classes"] >= 0.9
+        assert result[head] >= 0.9, (head, result[head], card[head])
+    assert result["subjects"] >= card["subjects"] - 0.08, (result["subjects"], card["subjects"])
 
 
 def test_audio_tokenizer_floors_on_held_out_clips():

@@ -343,9 +343,16 @@ def main(argv: list[str] | None = None) -> dict:
                     help="add the 128-px appearance stream the subject and count heads read (see WorldJudge)")
     ap.add_argument("--still-p", type=float, default=0.0,
                     help="fraction of clips frozen to their first frame, labelled static (see freeze)")
+    ap.add_argument("--init", default=None,
+                    help="continue training a saved judge (a save_pretrained folder; its own architecture, so "
+                         "--tiny/--appearance/--video-width cannot be given). Use a new --seed so it sees new clips")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
+    if args.init and (args.tiny or args.appearance or args.video_width is not None):
+        ap.error("--init continues a saved judge with its own architecture: drop --tiny/--appearance/--video-width")
+    if args.init and not (Path(args.init) / "config.json").is_file():
+        ap.error(f"--init {args.init}: no saved judge there (config.json missing)")
     t_start = time.time()
     command = command_line("videopoet.training.train_judge", argv)
     out = Path(args.out)
@@ -374,13 +381,19 @@ def main(argv: list[str] | None = None) -> dict:
         pool.join()
 
 
-def _train(args, command, out, device, workers, pool, t_start) -> dict:
+def build_model(args) -> WorldJudge:
+    if args.init:  # saved in fp16; train in fp32
+        return WorldJudge.from_pretrained(args.init).float()
     config = dict(TINY if args.tiny else {})
     if args.appearance:
         config.update(TINY_APPEARANCE if args.tiny else APPEARANCE)
     if args.video_width is not None:
         config["video_width"] = args.video_width
-    model = WorldJudge(**config).to(device)
+    return WorldJudge(**config)
+
+
+def _train(args, command, out, device, workers, pool, t_start) -> dict:
+    model = build_model(args).to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(model, args.lr, args.weight_decay)
     capacity = min(args.capacity or (16384 if device.type == "cuda" else 2048), args.clips)
