@@ -32,6 +32,20 @@ def test_judge_floors_on_held_out_clips():
     assert result["subjects"] >= card["subjects"] - 0.08, (result["subjects"], card["subjects"])
 
 
+def test_judge_sees_a_still_clip_stand_still():
+    """The shipped judge was trained with still clips, so a clip frozen on its first frame reads as
+    subjects doing nothing under a static camera: the first-frame baseline gets no credit for motion."""
+    from videopoet.eval.judge import WorldJudge, heldout_jobs, render_for_judge
+
+    judge = WorldJudge.from_pretrained(WEIGHTS / "judge")
+    clips = [render_for_judge(job) for job in heldout_jobs(4, judge.clip_width, judge.config.frames)]
+    moving = judge.predict([c[0] for c in clips], [c[1].astype(np.float32) for c in clips])
+    still = judge.predict([np.repeat(c[0][:1], len(c[0]), 0) for c in clips],
+                          [c[1].astype(np.float32) for c in clips])
+    assert [p["action"] for p in moving] == [c[2]["action"] for c in clips]
+    assert all(p["action"] == "none" and p["camera"] == "static" for p in still), still
+
+
 def test_audio_tokenizer_floors_on_held_out_clips():
     from videopoet.eval.tokenizers import heldout_set, score_audio
     from videopoet.tokenizers.audio import AudioTokenizer

@@ -515,12 +515,8 @@ class WorldJudge(ModelMixin, ConfigMixin):
                 names = [subjects[j] for j in order[:count]]
             else:  # one kind of subject, `count` of them ("two pandas")
                 names = [subjects[order[0]]] * count
-            act = probs["action"][i].copy()
-            if count == 0:
-                action = None
-            else:
-                act[self.vocab["actions"].index(NO_ACTION)] = -1.0  # a subject always does something
-                action = self.vocab["actions"][int(np.argmax(act))]
+            # "none" with subjects: they stand still (a judge trained with --still-p says so)
+            action = None if count == 0 else self.vocab["actions"][int(np.argmax(probs["action"][i]))]
             label = {
                 "subjects": sorted(names),
                 "count": count,
@@ -538,8 +534,8 @@ class WorldJudge(ModelMixin, ConfigMixin):
     def predict(self, videos=None, audios=None, batch_size: int = 32, threshold: float = 0.5) -> list[dict]:
         """Label dicts for clips, in the world's label form, comparable with `canonical_labels`:
         {"subjects": sorted names (a multiset of the predicted count: the top subjects, or the top
-        one repeated when only one is above threshold), "count", "action" (None without subjects),
-        "background", "style", "camera", "effects" (sorted; "then" effects included),
+        one repeated when only one is above threshold), "count", "action" (None without subjects;
+        "none" when they stand still), "background", "style", "camera", "effects" (sorted; "then" effects included),
         "audio_classes" (sorted)}. Multi-label thresholds are `threshold`.
 
         videos: (B, T, H, W, 3) array/tensor, or a list of (T, H, W, 3) clips (sizes may differ),
