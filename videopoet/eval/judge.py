@@ -535,8 +535,8 @@ class WorldJudge(ModelMixin, ConfigMixin):
         """Label dicts for clips, in the world's label form, comparable with `canonical_labels`:
         {"subjects": sorted names (a multiset of the predicted count: the top subjects, or the top
         one repeated when only one is above threshold), "count", "action" (None without subjects;
-        "none" when they stand still), "background", "style", "camera", "effects" (sorted; "then" effects included),
-        "audio_classes" (sorted)}. Multi-label thresholds are `threshold`.
+        "none" when they stand still), "background", "style", "camera", "effects" (sorted; "then"
+        effects included), "audio_classes" (sorted)}. Multi-label thresholds are `threshold`.
 
         videos: (B, T, H, W, 3) array/tensor, or a list of (T, H, W, 3) clips (sizes may differ),
         or None; audios: (B, 34000), a list of (34000,) tracks, or None."""

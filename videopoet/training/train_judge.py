@@ -1,6 +1,7 @@
 """Train the world judge on clips rendered while it trains.
 
-    python -m videopoet.training.train_judge --out weights/judge --clips 200000 --minutes 6.5 --device cuda
+    python -m videopoet.training.train_judge --out /tmp/judge1 --clips 400000 --minutes 15 --appearance --still-p 0.05 --device cuda
+    python -m videopoet.training.train_judge --out /tmp/judge --init /tmp/judge1 --seed 1 --lr 7e-4 --minutes 9.5 --still-p 0.05
     python -m videopoet.training.train_judge --out /tmp/judge --clips 64 --minutes 1 --device cpu --tiny --heldout 32
 
 Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
@@ -12,6 +13,7 @@ takes fresh clips first and fills up with random earlier ones (once --pool clips
 time with a new augmentation: a small shift, colour jitter, sometimes blur (so tokenizer blur does
 not fool the judge), audio gain and shift, and a dropped modality 10% of the time. No horizontal
 flips: they would swap pan left/right and arcs. --still-p freezes some clips (see `freeze`).
+--init continues a saved judge (with a new --seed, on new clips).
 
 Training: AdamW, cosine learning rate over the run (by wall time or by clips, whichever is nearer
 its end), bf16 autocast on CUDA (fp32 on CPU), tqdm progress, a JSON-lines log. It stops at
