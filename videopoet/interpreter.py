@@ -846,6 +846,7 @@ class PromptInterpreter:
 
         # One of each single kind: the closest match; a second, different concept is reported.
         chosen: dict[str, Pick] = {}
+        dropped_actions = None  # the index of the notice naming actions left out, if any
         for kind in SINGLE:
             cands = [p for p in picks if p.kind == kind]
             if kind == "camera" and camera is not None:
@@ -864,6 +865,8 @@ class PromptInterpreter:
             others = list(dict.fromkeys(p.concept for p in cands if p.concept != best.concept))
             if others:
                 dropped = ", ".join(f"'{p.text}'" for p in cands if p.concept != best.concept)
+                if kind == "action":
+                    dropped_actions = len(notices)
                 notices.append(f"one {KIND_WORDS[kind]} per clip: kept '{best.text}' ({best.concept}), "
                                f"left out {dropped}")
 
@@ -921,9 +924,8 @@ class PromptInterpreter:
         later_actions = [p for p in picks if p.kind == "action" and p.later and chosen.get("action") is not p]
         if later_actions and action is not None:
             advice = "for a sequence of actions write a storyboard (one scene per line)"
-            said = [i for i, n in enumerate(notices) if n.startswith("one action per clip")]
-            if said:  # one notice for one cause: what was left out, and how to get it
-                notices[said[0]] += f"; {advice}"
+            if dropped_actions is not None:  # one notice for one cause: what was left out, and how to get it
+                notices[dropped_actions] += f"; {advice}"
             else:
                 notices.append(f"the world shows one action per clip; {advice}")
 
