@@ -190,9 +190,10 @@ def freeze(video: torch.Tensor, targets: dict[str, torch.Tensor], model: WorldJu
     repeated, labelled camera "static" and action "none"; subjects, background, style, effects and
     sound keep their labels (a still still shows them). Ground truth never stands still, so without
     this the judge has never seen a frozen clip and reads one as a moving scene it resembles."""
-    still = (torch.rand(len(video), generator=generator) < p).to(video.device)
-    if not still.any():
+    still = torch.rand(len(video), generator=generator) < p
+    if not still.any():  # decided on the host: asking the device would wait for it every step
         return video, targets
+    still = still.to(video.device)
     video = torch.where(still[:, None, None, None, None], video[:, :1].expand_as(video), video)
     targets = dict(targets)
     for head, name in (("camera", "static"), ("action", NO_ACTION)):
