@@ -270,6 +270,7 @@ def test_a_run_can_continue_a_saved_judge(monkeypatch, tmp_path):
         train_judge.main(["--out", str(out), "--init", str(start), "--seed", "1", "--clips", "16", "--minutes", "1",
                           "--device", "cpu", "--batch", "4", "--workers", "1", "--chunk", "8", "--pool", "8"])
     assert all(torch.equal(first_weights[0][k], v) for k, v in saved.items())  # training began from `start`
+    assert "_name_or_path" not in json.loads((out / "config.json").read_text())  # not where it started from
     continued = WorldJudge.from_pretrained(out)
     assert continued.config.appearance_channels == list(TINY_APPEARANCE["appearance_channels"])
     assert any(not torch.equal(continued.state_dict()[k].float(), v) for k, v in saved.items())

@@ -386,7 +386,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 def build_model(args) -> WorldJudge:
     if args.init:  # saved in fp16; train in fp32
-        return WorldJudge.from_pretrained(args.init).float()
+        saved = WorldJudge.from_pretrained(args.init)
+        # Rebuilt from its config minus `_name_or_path`, which from_pretrained records and
+        # save_pretrained would write into the new judge's config.json.
+        model = WorldJudge.from_config({k: v for k, v in saved.config.items() if k != "_name_or_path"})
+        model.load_state_dict(saved.state_dict())
+        return model.float()
     config = dict(TINY if args.tiny else {})
     if args.appearance:
         config.update(TINY_APPEARANCE if args.tiny else APPEARANCE)
