@@ -2,7 +2,7 @@
 # Reproduce the shipped tokenizers and judge from scratch on one GPU machine (16 CPU cores):
 # render a pool of world and real clips once, then train the video tokenizer alone on the GPU (it
 # is the slowest to converge and sharing the GPU cost it most), then the audio tokenizer, then the
-# world judge alone (it renders its own clips on 12 cores, in two runs: see weights/judge/README.md).
+# world judge alone (it renders its own clips on 12 cores, in three runs: see weights/judge/README.md).
 #   bash scripts/train_tokenizers.sh OUT_DIR [POOL_DIR] [video|audio|judge ...]
 # A machine without the Debian packages that hold the real photos and videos takes the training
 # split exported by `python -m videopoet.world export-real --out DIR` through VIDEOPOET_REAL_MEDIA=DIR.
@@ -29,6 +29,8 @@ fi
 if [[ " $parts " == *" judge "* ]]; then
   "$py" -m videopoet.training.train_judge --out "$out/judge_run1" --clips 400000 --minutes 15 --workers 12 \
       --appearance --still-p 0.05 --device cuda > "$out/judge_run1.log" 2>&1
-  "$py" -m videopoet.training.train_judge --out "$out/judge" --init "$out/judge_run1" --seed 1 --lr 7e-4 \
-      --clips 400000 --minutes 9.5 --workers 12 --still-p 0.05 --device cuda > "$out/judge.log" 2>&1
+  "$py" -m videopoet.training.train_judge --out "$out/judge_run2" --init "$out/judge_run1" --seed 1 --lr 7e-4 \
+      --clips 400000 --minutes 9.5 --workers 12 --still-p 0.05 --device cuda > "$out/judge_run2.log" 2>&1
+  "$py" -m videopoet.training.train_judge --out "$out/judge" --init "$out/judge_run2" --seed 2 --lr 7e-4 \
+      --clips 400000 --minutes 24 --workers 12 --still-p 0.05 --device cuda > "$out/judge.log" 2>&1
 fi

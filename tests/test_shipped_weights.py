@@ -25,11 +25,9 @@ def test_judge_floors_on_held_out_clips():
     judge = WorldJudge.from_pretrained(WEIGHTS / "judge")
     card = json.loads((WEIGHTS / "judge" / "eval.json").read_text())["heldout"]
     result = evaluate_heldout(judge, n=96, workers=2)
-    # Issue 4's bar: 90% on every head. Subjects (88.7% on the card's 1,024 clips) do not reach it
-    # yet; they keep a floor below the card instead.
-    for head in ("count", "action", "background", "style", "camera", "effects", "audio_classes"):
+    # Issue 4's bar: 90% on every head (the shipped judge: subjects 91.7% here, the rest >= 97.9%).
+    for head in ("subjects", "count", "action", "background", "style", "camera", "effects", "audio_classes"):
         assert result[head] >= 0.9, (head, result[head], card[head])
-    assert result["subjects"] >= card["subjects"] - 0.08, (result["subjects"], card["subjects"])
 
 
 def test_judge_sees_a_still_clip_stand_still():

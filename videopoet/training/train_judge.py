@@ -1,7 +1,8 @@
 """Train the world judge on clips rendered while it trains.
 
     python -m videopoet.training.train_judge --out /tmp/judge1 --clips 400000 --minutes 15 --appearance --still-p 0.05 --device cuda
-    python -m videopoet.training.train_judge --out /tmp/judge --init /tmp/judge1 --seed 1 --lr 7e-4 --clips 400000 --minutes 9.5 --still-p 0.05
+    python -m videopoet.training.train_judge --out /tmp/judge2 --init /tmp/judge1 --seed 1 --lr 7e-4 --clips 400000 --minutes 9.5 --still-p 0.05
+    python -m videopoet.training.train_judge --out /tmp/judge --init /tmp/judge2 --seed 2 --lr 7e-4 --clips 400000 --minutes 24 --still-p 0.05
     python -m videopoet.training.train_judge --out /tmp/judge --clips 64 --minutes 1 --device cpu --tiny --heldout 32
 
 Data: a pool of worker processes (every core but one) renders random world clips (seeds drawn below
