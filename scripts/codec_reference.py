@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import cv2
+import ffmpeg
+import imageio_ffmpeg
 import numpy as np
 
 # Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from videopoet.eval.metrics import psnr
 from videopoet.eval.tokenizers import heldout_set
-from videopoet.media import FPS, _ffmpeg_exe
+from videopoet.media import FPS
 from videopoet.tokenizers.video import SPATIAL_FACTOR, TEMPORAL_FACTOR
 
 
@@ -36,31 +38,29 @@ def budget_bytes(frames: int, height: int, width: int, bits: int) -> int:
 
 
 def x264(frames: np.ndarray, crf: int) -> bytes:
-    import ffmpeg
-
-    t, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     stream = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=FPS)
               .output("pipe:", vcodec="libx264", crf=crf, preset="veryslow", pix_fmt="yuv420p", f="h264",
                       **{"bsf:v": "filter_units=remove_types=6"})  # SEI: x264's options as text
               .global_args("-hide_banner", "-nostdin", "-loglevel", "error"))
-    out, _ = stream.run(cmd=_ffmpeg_exe(), input=np.ascontiguousarray(frames).tobytes(), capture_stdout=True)
+    out, _ = stream.run(cmd=imageio_ffmpeg.get_ffmpeg_exe(), input=np.ascontiguousarray(frames).tobytes(),
+                        capture_stdout=True)
     return out
 
 
 def x264_decode(data: bytes, shape: tuple) -> np.ndarray:
-    import ffmpeg
-
     t, h, w, _ = shape
     stream = (ffmpeg.input("pipe:", format="h264")
               .output("pipe:", format="rawvideo", pix_fmt="rgb24")
               .global_args("-hide_banner", "-nostdin", "-loglevel", "error"))
-    out, _ = stream.run(cmd=_ffmpeg_exe(), input=data, capture_stdout=True)
+    out, _ = stream.run(cmd=imageio_ffmpeg.get_ffmpeg_exe(), input=data, capture_stdout=True)
     return np.frombuffer(out, np.uint8).reshape(-1, h, w, 3)[:t]
 
 
 def webp(image: np.ndarray, quality: int) -> bytes:
     ok, data = cv2.imencode(".webp", image[..., ::-1], [cv2.IMWRITE_WEBP_QUALITY, quality])
-    assert ok
+    if not ok:
+        raise RuntimeError("this OpenCV cannot encode WebP")
     return data.tobytes()
 
 
