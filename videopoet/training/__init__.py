@@ -6,5 +6,5 @@ train_audio_tokenizer    the audio tokenizer, on the sound of a pre-rendered poo
 data                     reading pre-rendered pools (held-out seeds are dropped on load)
 loop                     learning-rate schedule, resumable checkpoints, failures that stop a run
 
-scripts/train_tokenizers.sh runs the pool and the three trainings on one GPU machine.
+scripts/train_tokenizers.sh renders the pools and runs the three trainings on one GPU machine.
 """
