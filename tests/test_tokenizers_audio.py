@@ -70,6 +70,26 @@ def test_resume_continues_from_the_checkpoint(run, tmp_path):
     assert not (out / "checkpoint.pt").exists()  # a finished run leaves only what ships
 
 
+def test_decoder_only_training_keeps_the_codes(run, tmp_path):
+    """--decoder-only trains the decoder and nothing else: every other tensor (the codebooks and
+    batch-norm statistics too) stays bit-identical, so the codes a language model was trained on
+    do not change."""
+    out, _ = run
+    before = AudioTokenizer.from_pretrained(out)
+    result = train.main(["--out", str(tmp_path / "dec"), "--data", str(out.parent / "pool"), "--init", str(out),
+                         "--decoder-only", "--steps", "3", "--batch", "4", "--lr", "1e-2", "--heldout", "2",
+                         "--device", "cpu", "--workers", "2"])
+    after = AudioTokenizer.from_pretrained(tmp_path / "dec")
+    changed = {k for k, v in after.state_dict().items() if not torch.equal(v, before.state_dict()[k])}
+    assert changed and all(k.startswith("decoder.") for k in changed)
+    assert "_name_or_path" not in json.loads((tmp_path / "dec" / "config.json").read_text())
+    audio = np.stack([clip(0), clip(1)])
+    assert np.array_equal(after.encode_audio(audio), before.encode_audio(audio))
+    assert result["decoder_only"] and "decoder of" in (tmp_path / "dec" / "README.md").read_text()
+    with pytest.raises(SystemExit):
+        train.main(["--out", str(tmp_path / "x"), "--data", str(out.parent / "pool"), "--decoder-only"])
+
+
 def test_shapes_range_and_numpy_api(tokenizer):
     audio = np.stack([clip(0), clip(1), clip(2)])
     with torch.no_grad():

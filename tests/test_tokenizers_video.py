@@ -106,6 +106,33 @@ def test_training_smoke(tmp_path):
     assert not (tmp_path / "tok" / "checkpoint.pt").exists()
 
 
+def test_decoder_only_training_keeps_the_tokens(tmp_path):
+    """--decoder-only trains the decoder and nothing else, so the tokens a language model was
+    trained on stay exactly the same."""
+    import json
+
+    from videopoet.training.train_video_tokenizer import main
+    from videopoet.world.dataset import write_dataset
+
+    pool = write_dataset(tmp_path / "pool", 4, shard_size=4, real_fraction=0.0, workers=2, structure=False)
+    common = ["--data", str(pool), "--batch", "2", "--heldout", "2", "--device", "cpu"]
+    main(["--out", str(tmp_path / "stage1"), "--steps", "2", "--tiny", *common])
+    before = VideoTokenizer.from_pretrained(tmp_path / "stage1")
+    result = main(["--out", str(tmp_path / "stage2"), "--init", str(tmp_path / "stage1"), "--decoder-only",
+                   "--steps", "2", "--lr", "1e-2", *common])
+    after = VideoTokenizer.from_pretrained(tmp_path / "stage2")
+    changed = {k for k, v in after.state_dict().items() if not torch.equal(v, before.state_dict()[k])}
+    assert changed and all(k.startswith("decoder.") for k in changed)
+    assert "_name_or_path" not in json.loads((tmp_path / "stage2" / "config.json").read_text())
+    clip = _clip(seed=3)
+    assert np.array_equal(after.encode_frames(clip), before.encode_frames(clip))
+    assert result["decoder_only"] and "decoder of" in (tmp_path / "stage2" / "README.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--decoder-only", *common])
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--init", str(tmp_path / "stage1"), "--tiny", *common])
+
+
 def test_watchdog_stops_on_known_failures():
     from videopoet.training.loop import TrainingFailure
     from videopoet.training.train_video_tokenizer import Watchdog

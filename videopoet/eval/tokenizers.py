@@ -197,6 +197,8 @@ def write_video_card(out: Path, result: dict) -> None:
     config = result["config"]
     shown = {k: ("n/a" if v is None else f"{v:.3f}" if "ssim" in k else f"{v:.2f}")
              for k, v in result.items() if k.startswith(("video_", "image_"))}
+    stage = (f" This run trained the decoder of `{result['init']}` alone, its encoder and quantizer frozen, "
+             "so it makes exactly that tokenizer's tokens." if result.get("decoder_only") else "")
     text = f"""# Video tokenizer (MAGVIT-v2-style, causal 3D CNN + LFQ)
 
 17 frames x H x W (128x128 or 224x128) -> 5 x H/8 x W/8 tokens in [0, 2^{config['codebook_bits']}); an image is
@@ -218,7 +220,7 @@ which renders the pool (8000 square + 4000 portrait world clips, 1600 + 1000 rea
 
 Trained on {result['device']} (torch {result['torch']}): {result['steps']} steps of {result['batch']} clips
 (+ {4 * result['batch']} single frames) in {result['train_s'] / 60:.1f} min of wall time; {result['wall_s'] / 60:.1f} min in all
-including loading the pool and the held-out evaluation.
+including loading the pool and the held-out evaluation.{stage}
 
 ## Held-out figures (`videopoet.eval.tokenizers`, {result['n_world']} world clips, {result['n_real']} real clips)
 

@@ -247,6 +247,8 @@ class VideoTokenizer(ModelMixin, ConfigMixin):
         signs = torch.where(latent > 0, 1.0, -1.0).to(latent.dtype)
         quantized = latent + (signs - latent).detach()
         tokens = self._indices(latent)
+        if not latent.requires_grad:  # a frozen encoder (decoder-only training): nothing to regularise
+            return self.decoder(quantized), tokens, latent.new_zeros(())
         flat = latent.movedim(1, -1).reshape(-1, latent.shape[1])
         if len(flat) > self.config.loss_tokens:
             flat = flat[torch.randperm(len(flat), device=flat.device)[: self.config.loss_tokens]]

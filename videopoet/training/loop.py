@@ -1,5 +1,6 @@
 """What every training script here shares: the reproduce command and the accelerator, the
-learning-rate schedule, checkpoints that resume a run, the device name for model cards, the
+learning-rate schedule, checkpoints that resume a run, continuing from a saved model (and
+training a tokenizer's decoder alone), the device name for model cards, the
 error a run stops with when it has gone wrong, the skipping of world seeds that fail to render,
 and the ring of rendered samples a trainer replays on its device."""
 
@@ -195,6 +196,28 @@ def cosine_lr(progress: float, base: float, warmup: float = 0.03, floor: float =
         return base * max(progress, 1e-3) / warmup
     p = min(1.0, (progress - warmup) / (1 - warmup))
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def load_for_training(cls, folder: str | Path) -> torch.nn.Module:
+    """A saved model (fp16 on disk) in fp32, to train further. Rebuilt from its config minus
+    `_name_or_path`, which from_pretrained records and save_pretrained would write into the new
+    model's config.json."""
+    saved = cls.from_pretrained(folder)
+    model = cls.from_config({k: v for k, v in saved.config.items() if k != "_name_or_path"})
+    model.load_state_dict(saved.state_dict())
+    return model.float()
+
+
+def train_decoder_only(tokenizer: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Training mode for the decoder alone: every other part (encoder, quantizer) is frozen and in
+    eval mode (no gradients, no batch statistics, no codebook updates), so the tokenizer still makes
+    exactly the tokens it made, and every model trained on those tokens stays valid. Returns the
+    parameters to optimise."""
+    tokenizer.train()
+    for name, part in tokenizer.named_children():
+        if name != "decoder":
+            part.requires_grad_(False).eval()
+    return list(tokenizer.decoder.parameters())
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int,

@@ -15,6 +15,10 @@ multi-resolution STFT loss (spectral convergence + log-magnitude L1 at FFT sizes
 waveform L1 and the RVQ commitment loss. No adversarial loss: discriminators cost as much compute as
 the codec again and need far more steps than a 10-minute budget holds before they help.
 
+`--init DIR --decoder-only` continues a saved codec with its encoder and quantizer frozen (eval mode:
+no batch statistics or codebook updates): its codes stay exactly what they were, so a language model
+trained on them stays valid, while the decoder trains on.
+
 It stops loudly (TrainingFailure) when the loss turns NaN/inf, or when after --usage-after steps any
 RVQ level used fewer than 10% of its codes over the last --usage-window batches (a collapsed
 codebook). `--resume` continues from OUT/checkpoint.pt (written every --checkpoint-minutes), which is
@@ -39,7 +43,15 @@ from tqdm import tqdm
 from videopoet.eval.judge import HELD_OUT_FIRST_SEED
 from videopoet.eval.tokenizers import score_audio
 from videopoet.tokenizers.audio import AudioTokenizer
-from videopoet.training.loop import TrainingFailure, command_line, cosine_lr, device_name, make_accelerator
+from videopoet.training.loop import (
+    TrainingFailure,
+    command_line,
+    cosine_lr,
+    device_name,
+    load_for_training,
+    make_accelerator,
+    train_decoder_only,
+)
 
 TINY = {"channels": (4, 8, 8, 16, 16), "latent_dim": 8}
 FFT_SIZES = (2048, 1024, 512, 256, 128, 64)
@@ -153,9 +165,9 @@ def check_finite(nonfinite: torch.Tensor, step: int) -> None:
         raise TrainingFailure(f"the loss became NaN/inf by step {step}; see train_log.jsonl. Try a lower --lr.")
 
 
-def make_optimizer(model: AudioTokenizer, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
+def make_optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.8, 0.99))
 
@@ -201,6 +213,8 @@ def write_card(out: Path, result: dict, model: AudioTokenizer) -> None:
     perplexity = ", ".join(str(p) for p in ev["code_perplexity_per_level"])
     levels, frames, hop = cfg.num_quantizers, result["frames"], result["hop"]
     coded = frames * hop
+    stage = (f"\nThis run trained the decoder of `{result['init']}` alone, its encoder and quantizer frozen, so it "
+             "makes exactly that codec's codes.\n" if result.get("decoder_only") else "")
     text = f"""# Audio tokenizer
 
 A SoundStream-style codec (`videopoet.tokenizers.AudioTokenizer`, diffusers `ModelMixin`) trained on
@@ -221,7 +235,7 @@ audio = tok.decode_audio(codes)     # -> (34000,) float32
 ```
 {result['command']}
 ```
-
+{stage}
 | | |
 |---|---|
 | device | {result['device']} |
@@ -284,6 +298,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--wave-weight", type=float, default=1.0, help="weight of the waveform L1 loss")
     ap.add_argument("--heldout", type=int, default=512, help="held-out clips to score at the end")
     ap.add_argument("--tiny", action="store_true", help="a tiny model (tests, smoke runs)")
+    ap.add_argument("--init", default=None, help="start from a saved codec (a save_pretrained folder)")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="train the decoder of the --init codec alone; its codes stay exactly the same")
     ap.add_argument("--usage-window", type=int, default=100, help="batches over which code usage is checked")
     ap.add_argument("--usage-after", type=int, default=500, help="steps before the collapse check starts")
     ap.add_argument("--checkpoint-minutes", type=float, default=2.0)
@@ -293,6 +310,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=25)
     args = ap.parse_args(argv)
+    if args.init and args.tiny:
+        ap.error("--init continues a saved codec with its own config: drop --tiny")
+    if args.init and not (Path(args.init) / "config.json").is_file():
+        ap.error(f"--init {args.init}: no saved codec there (config.json missing)")
+    if args.decoder_only and not args.init:
+        ap.error("--decoder-only trains the decoder of a saved codec: give it with --init")
     t_start = time.time()
     command = command_line("videopoet.training.train_audio_tokenizer", argv)
     out = Path(args.out)
@@ -329,8 +352,12 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
     if args.resume and not checkpoint_path.exists():
         raise SystemExit(f"--resume: no {checkpoint_path}")
     state = torch.load(checkpoint_path, map_location="cpu", weights_only=False) if args.resume else None
-    model = AudioTokenizer.from_config(state["config"]) if state else AudioTokenizer(**(TINY if args.tiny else {}))
-    opt = make_optimizer(model, args.lr, args.weight_decay)
+    if state:
+        model = AudioTokenizer.from_config(state["config"])
+    else:
+        model = load_for_training(AudioTokenizer, args.init) if args.init else AudioTokenizer(**(TINY if args.tiny else {}))
+    trained = train_decoder_only(model) if args.decoder_only else list(model.train().parameters())
+    opt = make_optimizer(trained, args.lr, args.weight_decay)
     generator = torch.Generator().manual_seed(args.seed)
     step, train_s = 0, 0.0
     if state:
@@ -338,7 +365,6 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
         opt.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         step, train_s = state["step"], state["train_s"]
-    model.train()
     model, opt = accelerator.prepare(model, opt)
     raw = accelerator.unwrap_model(model)
     params = sum(p.numel() for p in raw.parameters())
@@ -354,7 +380,9 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
     usage = CodeUsage(raw.config.num_quantizers, raw.config.codebook_size, device)
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     log = open(out / "train_log.jsonl", "a" if state else "w")  # noqa: SIM115 (closed after the final line)
-    print(f"training {params:,} parameters on {device_name(device)} with {len(clips):,} clips for up to "
+    what = (f"the decoder ({sum(p.numel() for p in trained):,} of {params:,} parameters)" if args.decoder_only
+            else f"{params:,} parameters")
+    print(f"training {what} on {device_name(device)} with {len(clips):,} clips for up to "
           f"{args.minutes} min" + (f" / {args.steps} steps" if args.steps else "")
           + (f", resuming at step {step}" if state else ""), flush=True)
     bar = tqdm(initial=step, total=args.steps, unit="step", dynamic_ncols=True, mininterval=1.0)
@@ -420,7 +448,8 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
         "command": command, "device": device_name(device), "torch": torch.__version__,
         "wall_s": round(time.time() - t_start, 1), "train_s": round(train_s, 1),
         "eval_s": round(time.time() - t_eval, 1), "steps": step, "batch": args.batch, "lr": args.lr,
-        "wave_weight": args.wave_weight, "train_clips": len(clips_np), "data": data, "params": params, "buffers": buffers,
+        "wave_weight": args.wave_weight, "init": args.init, "decoder_only": args.decoder_only,
+        "train_clips": len(clips_np), "data": data, "params": params, "buffers": buffers,
         "file_bytes": weights.stat().st_size, "hop": tokenizer.hop, "frames": tokenizer.frames, "heldout": heldout,
     }
     log.write(json.dumps({"final": result}) + "\n")

@@ -51,7 +51,15 @@ from videopoet.eval.judge import (
     prepare_clip,
     render_for_judge,
 )
-from videopoet.training.loop import RenderFeed, TrainingFailure, command_line, cosine_lr, device_name, render_each
+from videopoet.training.loop import (
+    RenderFeed,
+    TrainingFailure,
+    command_line,
+    cosine_lr,
+    device_name,
+    load_for_training,
+    render_each,
+)
 
 TINY = {"video_channels": (8, 16, 16, 16, 16), "audio_channels": (8, 8, 16, 16, 16), "hidden": 64, "feature_dim": 32}
 # --appearance: subjects read from 128-px frames too; the audio CNN slims so all fits in 3 MiB.
@@ -386,13 +394,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def build_model(args) -> WorldJudge:
-    if args.init:  # saved in fp16; train in fp32
-        saved = WorldJudge.from_pretrained(args.init)
-        # Rebuilt from its config minus `_name_or_path`, which from_pretrained records and
-        # save_pretrained would write into the new judge's config.json.
-        model = WorldJudge.from_config({k: v for k, v in saved.config.items() if k != "_name_or_path"})
-        model.load_state_dict(saved.state_dict())
-        return model.float()
+    if args.init:
+        return load_for_training(WorldJudge, args.init)
     config = dict(TINY if args.tiny else {})
     if args.appearance:
         config.update(TINY_APPEARANCE if args.tiny else APPEARANCE)
