@@ -208,12 +208,14 @@ def load_for_training(cls, folder: str | Path) -> torch.nn.Module:
     return model.float()
 
 
-def train_decoder_only(tokenizer: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """Training mode for the decoder alone: every other part (encoder, quantizer) is frozen and in
-    eval mode (no gradients, no batch statistics, no codebook updates), so the tokenizer still makes
-    exactly the tokens it made, and every model trained on those tokens stays valid. Returns the
-    parameters to optimise."""
+def start_training(tokenizer: torch.nn.Module, decoder_only: bool) -> list[torch.nn.Parameter]:
+    """Put a tokenizer in training mode; returns the parameters to optimise. With `decoder_only`,
+    every part but the decoder (encoder, quantizer) is frozen and in eval mode (no gradients, no
+    batch statistics, no codebook updates), so the tokenizer still makes exactly the tokens it made
+    and every model trained on those tokens stays valid."""
     tokenizer.train()
+    if not decoder_only:
+        return list(tokenizer.parameters())
     for name, part in tokenizer.named_children():
         if name != "decoder":
             part.requires_grad_(False).eval()

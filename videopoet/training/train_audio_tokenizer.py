@@ -50,7 +50,7 @@ from videopoet.training.loop import (
     device_name,
     load_for_training,
     make_accelerator,
-    train_decoder_only,
+    start_training,
 )
 
 TINY = {"channels": (4, 8, 8, 16, 16), "latent_dim": 8}
@@ -356,7 +356,7 @@ def _run(args, command: str, out: Path, pool, t_start: float) -> dict:
         model = AudioTokenizer.from_config(state["config"])
     else:
         model = load_for_training(AudioTokenizer, args.init) if args.init else AudioTokenizer(**(TINY if args.tiny else {}))
-    trained = train_decoder_only(model) if args.decoder_only else list(model.train().parameters())
+    trained = start_training(model, args.decoder_only)
     opt = make_optimizer(trained, args.lr, args.weight_decay)
     generator = torch.Generator().manual_seed(args.seed)
     step, train_s = 0, 0.0

@@ -53,7 +53,7 @@ from videopoet.training.loop import (
     load_for_training,
     make_accelerator,
     save_checkpoint,
-    train_decoder_only,
+    start_training,
 )
 
 TINY = {"channels": (8, 16, 16), "codebook_bits": 12}
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
         config["entropy_loss_weight"] = args.entropy_loss_weight
     model = load_for_training(VideoTokenizer, args.init) if args.init else VideoTokenizer(**config)
     params = sum(p.numel() for p in model.parameters())
-    trained = train_decoder_only(model) if args.decoder_only else list(model.train().parameters())
+    trained = start_training(model, args.decoder_only)
     opt = torch.optim.AdamW(trained, lr=args.lr, betas=(0.9, 0.99), weight_decay=0.01)
     model, opt = accelerator.prepare(model, opt)
     step, trained_s = 0, 0.0
