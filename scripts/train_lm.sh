@@ -11,7 +11,7 @@ out=${1:?usage: train_lm.sh OUT_DIR [POOL_DIR]}
 pool=${2:-/tmp/lm_pool}
 square=${SQUARE:-12000}
 portrait=${PORTRAIT:-6000}
-minutes=${MINUTES:-15}
+minutes=${MINUTES:-17}
 "$py" -m videopoet.world write --out "$pool/square" --n "$square" --real-fraction 0.2
 "$py" -m videopoet.world write --out "$pool/portrait" --n "$portrait" --real-fraction 0.2 --portrait --first-seed 500000000
 "$py" -m videopoet.training.pretokenize --data "$pool/square" "$pool/portrait" --out "$pool/tokens" --weights weights --device cuda

@@ -83,6 +83,24 @@ def test_prefix_attention_is_bidirectional_in_model():
     assert torch.allclose(a[0, :9], b[0, :9])  # outputs never leak backwards
 
 
+def test_role_tells_a_conditioning_token_from_an_output_token_at_the_same_cell():
+    # Stylization's structure video and its output share modality and cells, as do inpainting's
+    # masked input and its fill; the role embedding is what separates them.
+    model = tiny_model()
+    tokens, positions, modality = random_sequence(1, 8)
+    tokens[0, 6] = tokens[0, 2]
+    positions[0, 2] = positions[0, 6] = torch.tensor([1, 2, 3])
+    modality[0, 2] = modality[0, 6] = 2
+    output = model._is_output(torch.tensor([4]), 8)
+    assert output[0].tolist() == [False] * 4 + [True] * 4
+    with torch.no_grad():
+        embedded = model._embed(tokens, positions, modality, output)
+        assert not torch.allclose(embedded[0, 2], embedded[0, 6])
+        model.role_embedding.weight.zero_()
+        embedded = model._embed(tokens, positions, modality, output)
+    assert torch.equal(embedded[0, 2], embedded[0, 6])
+
+
 def test_kv_cache_decoding_matches_full_recompute():
     model = tiny_model()
     batch, prompt_len, n_new = 2, 10, 20

@@ -182,6 +182,29 @@ def test_training_steps_reduce_loss_on_a_fixed_batch(pools):
     assert all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.3, losses
 
 
+def test_code_bit_embedding_ties_codes_by_their_bits_and_bakes_into_the_plain_table(pools):
+    vocab, pools = pools
+    torch.manual_seed(0)
+    batch, _ = sampler(vocab, pools, batch_tokens=600).draw("t2v")
+    model = VideoPoetTransformer(**lm.TINY, vocab_size=vocab.size).eval()
+    plain_keys = set(model.state_dict())
+    lm.CodeBitEmbedding.attach(model, vocab)
+    table = model.token_embedding.weight.detach()
+    own = model.token_embedding.parametrizations.weight.original.detach()
+    shared = table - own
+    code = vocab.video_range.start
+    # Only video codes get the bit term, and a code's term is the signed sum of its bits' rows.
+    assert shared[:code].abs().max() == 0 and shared[vocab.video_range.stop:].abs().max() == 0
+    bits = model.token_embedding.parametrizations.weight[0].projection.detach()
+    assert torch.allclose(shared[code + 0b101], -bits.sum(0) + 2 * (bits[0] + bits[2]), atol=1e-6)
+    with torch.no_grad():
+        before = model(batch["tokens"], batch["positions"], batch["modality"], batch["prefix_len"])
+        lm.CodeBitEmbedding.bake(model)
+        after = model(batch["tokens"], batch["positions"], batch["modality"], batch["prefix_len"])
+    assert set(model.state_dict()) == plain_keys and torch.equal(model.token_embedding.weight, table)
+    assert torch.equal(before, after)
+
+
 def test_train_lm_cli_resumes_and_writes_model_eval_and_card(data):
     root, _ = data
     out = root / "model"

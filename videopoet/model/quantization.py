@@ -338,7 +338,8 @@ def _load_int8_diffusers(path, device: torch.device, device_map, max_memory) -> 
 def block_device_map(n_layers: int, devices: list) -> dict:
     """An explicit device_map that spreads the blocks evenly over `devices` in order (whole blocks,
     earliest blocks first) and keeps the embeddings, final norm and head on devices[0]."""
-    top = ["token_embedding", "embed_in", "embed_out", "modality_embedding", "position_embedding", "norm"]
+    top = ["token_embedding", "embed_in", "embed_out", "modality_embedding", "role_embedding",
+           "position_embedding", "norm"]
     device_map = {name: devices[0] for name in top}
     for index in range(n_layers):
         device_map[f"blocks.{index}"] = devices[index * len(devices) // n_layers]

@@ -6,7 +6,10 @@ covers outputs only.
 
 Positions are not indices into the sequence but coordinates inside each modality — text index,
 video (t, y, x) latent cell, audio (frame, level) — each looked up in its own learned table, so a
-video token means the same cell whatever precedes it in the sequence.
+video token means the same cell whatever precedes it in the sequence. A role embedding (conditioning
+or output) tells apart two tokens of one modality at one cell: stylization's structure video and
+the clip it drives, inpainting's masked input and its fill. Without it the two differ to attention
+only by their codes, which come from the same vocabulary.
 
 The vocabulary embedding is shared with the output head and factorised (vocab -> embed_dim ->
 d_model): embeddings stay fp16 when the rest is stored int8, and a full-width 22.6k x d_model table
@@ -170,6 +173,7 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         self.embed_in = nn.Linear(embed_dim, d_model, bias=False)
         self.embed_out = nn.Linear(d_model, embed_dim, bias=False)
         self.modality_embedding = nn.Embedding(NUM_MODALITIES, d_model)
+        self.role_embedding = nn.Embedding(2, d_model)  # 0 conditioning (the prefix), 1 output
 
         # Every (modality, axis) pair gets its own slice of one table; axes a modality does not use
         # point at a final all-zero row, so one lookup per axis embeds any mix of modalities.
@@ -203,12 +207,17 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         with torch.no_grad():
             self.position_embedding.weight[self.position_embedding.padding_idx].zero_()
 
-    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
+    def _embed(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor,
+               output: torch.Tensor) -> torch.Tensor:
         offsets = self.axis_offsets[modality]
         used = self.axis_sizes[modality] > 0
         rows = torch.where(used, offsets + positions, offsets)
         return (self.embed_in(self.token_embedding(tokens)) + self.modality_embedding(modality)
-                + self.position_embedding(rows).sum(dim=-2))
+                + self.role_embedding(output.long()) + self.position_embedding(rows).sum(dim=-2))
+
+    @staticmethod
+    def _is_output(prefix_len: torch.Tensor, length: int) -> torch.Tensor:
+        return torch.arange(length, device=prefix_len.device)[None, :] >= prefix_len[:, None]
 
     def _check_inputs(self, tokens: torch.Tensor, positions: torch.Tensor, modality: torch.Tensor) -> None:
         # A coordinate beyond its table would silently read the next modality's rows.
@@ -237,7 +246,7 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         inpainting, continuation) would spend it on positions that carry no loss."""
         self._check_inputs(tokens, positions, modality)
         mask = self._attention_mask(prefix_len, tokens.shape[1], valid)
-        x = self._embed(tokens, positions, modality)
+        x = self._embed(tokens, positions, modality, self._is_output(prefix_len, tokens.shape[1]))
         for block in self.blocks:
             x = block(x, mask, None)
         if not return_loss:
@@ -289,7 +298,7 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         self.cache_valid[:, :length] = valid
         mask = self._attention_mask(prefix_len, length, valid)
         cache_position = torch.arange(length, device=tokens.device)
-        x = self._embed(tokens, positions, modality)
+        x = self._embed(tokens, positions, modality, self._is_output(prefix_len, length))
         for block in self.blocks:
             x = block(x, mask, cache_position)
         # x comes from the last block, which a device_map may have put on another device.
@@ -305,7 +314,7 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         the weights a step reads, and a segment samples from its own code range only."""
         self.cache_valid.index_fill_(1, cache_position, True)
         mask = self.cache_valid[:, None, None, : int(cache_position[-1]) + 1]
-        x = self._embed(token, position, modality)
+        x = self._embed(token, position, modality, torch.ones_like(token, dtype=torch.bool))
         for block in self.blocks:
             x = block(x, mask, cache_position)
         return self._logits(x[:, -1], vocab_range)
