@@ -494,7 +494,9 @@ def make_optimizer(model: torch.nn.Module, lr: float, fused: bool) -> torch.opti
 def train_step(model, opt, accelerator, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on one batch; returns (loss, gradient norm), both still on the device."""
     model.train()
-    with accelerator.autocast():
+    # The tied table is read twice (embedding lookup and output head); with a CodeBitEmbedding
+    # attached, `cached` builds it once per step instead of once per read.
+    with parametrize.cached(), accelerator.autocast():
         loss = model(batch["tokens"], batch["positions"], batch["modality"], batch["prefix_len"], return_loss=True)
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)
