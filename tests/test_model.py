@@ -66,6 +66,34 @@ def test_prefix_mask_is_bidirectional_then_causal():
     assert got[1, 4].tolist() == [True, True, False, True, True]
 
 
+@pytest.mark.parametrize("prefix", [0, 1, 5, 11, 12])
+def test_shared_prefix_attention_equals_the_masked_path(prefix):
+    """Training batches (one prefix length, no padding) skip the mask tensor; the two SDPA calls
+    must give the explicit mask's outputs and gradients."""
+    tokens, positions, modality = random_sequence(3, 12, seed=prefix)
+    prefix_len = torch.full((3,), prefix)
+    results = []
+    for shared in (True, False):
+        model = tiny_model(seed=1).train()
+        model.shared_prefix_attention = shared
+        logits = model(tokens, positions, modality, prefix_len)
+        logits.square().mean().backward()
+        results.append((logits.detach(), model.blocks[0].attention.qkv.weight.grad))
+    (fast, fast_grad), (masked, masked_grad) = results
+    assert torch.allclose(fast, masked, atol=1e-5)
+    assert torch.allclose(fast_grad, masked_grad, atol=1e-6)
+
+
+def test_shared_prefix_path_is_taken_only_without_padding_and_with_one_prefix():
+    one = torch.tensor([4, 4])
+    assert VideoPoetTransformer._shared_prefix(one, None) == 4
+    assert VideoPoetTransformer._shared_prefix(one, torch.ones(2, 9, dtype=torch.bool)) == 4
+    padded = torch.ones(2, 9, dtype=torch.bool)
+    padded[1, -1] = False
+    assert VideoPoetTransformer._shared_prefix(one, padded) is None
+    assert VideoPoetTransformer._shared_prefix(torch.tensor([4, 5]), None) is None
+
+
 def test_prefix_attention_is_bidirectional_in_model():
     model = tiny_model()
     tokens, positions, modality = random_sequence(1, 12)

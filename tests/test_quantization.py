@@ -19,6 +19,7 @@ from videopoet.model import VideoPoetTransformer, sample
 from videopoet.model.quantization import (
     MAX_SHARD_BYTES,
     Int8OutputProjection,
+    Int8WeightOnlyLinear,
     block_device_map,
     load_transformer,
     quantize_rowwise,
@@ -167,6 +168,23 @@ def test_resaving_int8_keeps_its_bytes_and_shards_split(saved, tmp_path):
         # bf16 the CPU int8 model computes in.
         expected = original[key] if original[key].dtype != torch.float16 else original[key].bfloat16().half()
         assert torch.equal(again[key], expected), key
+
+
+@pytest.mark.parametrize("in_features", [384, 984])
+@pytest.mark.parametrize("rows", [1, 300])
+def test_int8_linear_matches_its_dequantized_weights(in_features, rows):
+    """The CPU int8 matmul for the default model's shapes (the MLP's down projection reads 984
+    inputs), with the weight read from storage that starts 8 bytes off, as a safetensors file's can:
+    PyTorch's AVX-512 bf16 kernel returned values off by 1e8, or crashed, on such rows."""
+    torch.manual_seed(in_features + rows)
+    quantized, scb = quantize_rowwise(torch.randn(384, in_features) * 0.02)
+    storage = torch.zeros(quantized.numel() + 8, dtype=torch.int8)
+    unaligned = storage[8:].view_as(quantized).copy_(quantized)
+    layer = Int8WeightOnlyLinear(unaligned, scb, torch.bfloat16)
+    x = torch.randn(rows, in_features, dtype=torch.bfloat16)
+    reference = x.float() @ (quantized.float() * scb[:, None].float() / 127).T
+    error = (layer(x).float() - reference).norm() / reference.norm()
+    assert error < 1e-2, error
 
 
 def test_quantize_rowwise_round_trip_error():

@@ -82,7 +82,9 @@ class Int8WeightOnlyLinear(nn.Module):
     def __init__(self, weight: torch.Tensor, scb: torch.Tensor, dtype: torch.dtype):
         super().__init__()
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
-        self.register_buffer("weight", weight.contiguous())
+        # A fresh (64-byte aligned) copy: a tensor read from a safetensors file can start anywhere,
+        # and _int8_matmul's fast kernel wants aligned rows.
+        self.register_buffer("weight", weight.clone(memory_format=torch.contiguous_format))
         # SCB as stored, so saving a loaded model again gives the same bytes.
         self.register_buffer("SCB", scb.float())
         self.register_buffer("scales", (scb.float() * _INV_127).to(dtype))
@@ -114,6 +116,13 @@ def _int8_matmul(flat: torch.Tensor, weight: torch.Tensor, scales: torch.Tensor)
     """(N, in) activations x int8 (out, in) rows scaled by `scales` -> (N, out) in the activations' dtype."""
     scales = scales.to(flat.dtype)
     if flat.device.type == "cpu":
+        if flat.dtype != torch.float32 and (flat.shape[1] % 16 or weight.data_ptr() % 16):
+            # On AVX-512 CPUs PyTorch's half-precision kernel needs every weight row 16-byte aligned:
+            # for the MLP's 984 inputs it returned values off by 1e8 for one row and segfaulted for
+            # 300 rows, as it did for any matrix whose storage started 8 bytes off (torch 2.13, AMD
+            # EPYC with avx512_bf16). The fp32 kernel has no such limit.
+            y = torch.ops.aten._weight_int8pack_mm(flat.float().contiguous(), weight, scales.float())
+            return y.to(flat.dtype)
         return torch.ops.aten._weight_int8pack_mm(flat.contiguous(), weight, scales)
     return F.linear(flat, weight.to(flat.dtype)) * scales
 

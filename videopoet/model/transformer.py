@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+from torch.nn.attention.bias import causal_lower_right
 
 SPECIAL, TEXT, VIDEO, AUDIO = 0, 1, 2, 3
 NUM_MODALITIES = 4
@@ -51,6 +52,21 @@ def prefix_lm_mask(prefix_len: torch.Tensor, length: int, valid: torch.Tensor | 
     if valid is not None:
         visible = visible & valid[:, None, :]
     return visible[:, None]
+
+
+def prefix_lm_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, prefix: int) -> torch.Tensor:
+    """Prefix-LM attention for a batch whose rows share one prefix length and have no padding, as
+    two mask-free SDPA calls: the prefix attends within itself, the outputs attend causally with the
+    diagonal at the lower right (output a sees keys [0, prefix + a]). Both run as flash attention on
+    CUDA; an explicit (B, 1, L, L) mask forces the slower memory-efficient kernel to read the mask."""
+    length = q.shape[2]
+    parts = []
+    if prefix > 0:
+        parts.append(F.scaled_dot_product_attention(q[:, :, :prefix], k[:, :, :prefix], v[:, :, :prefix]))
+    if prefix < length:
+        parts.append(F.scaled_dot_product_attention(q[:, :, prefix:], k, v,
+                                                    attn_mask=causal_lower_right(length - prefix, length)))
+    return torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
 
 
 def lm_loss(logits: torch.Tensor, tokens: torch.Tensor, prefix_len: torch.Tensor,
@@ -78,8 +94,9 @@ class Attention(nn.Module):
         self.register_buffer("k_cache", None, persistent=False)
         self.register_buffer("v_cache", None, persistent=False)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache_position: torch.Tensor | None) -> torch.Tensor:
-        """Without `cache_position`, attend within x. With it, write x's keys/values into the
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | int, cache_position: torch.Tensor | None) -> torch.Tensor:
+        """Without `cache_position`, attend within x: `mask` is a boolean (B, 1, L, L) mask, or an
+        int, the prefix length every row shares (no padding). With it, write x's keys/values into the
         cache slots `cache_position` and attend over the first mask.shape[-1] slots (mask is then
         (B, 1, L, slots))."""
         b, length, d = x.shape
@@ -92,7 +109,10 @@ class Attention(nn.Module):
             end = mask.shape[-1]
             k, v = self.k_cache[:, :, :end], self.v_cache[:, :, :end]
             q = q.to(k.dtype)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).to(x.dtype)
+        if isinstance(mask, int):
+            y = prefix_lm_attention(q, k, v, mask).to(x.dtype)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).to(x.dtype)
         return self.out(y.transpose(1, 2).reshape(b, length, d))
 
 
@@ -123,7 +143,7 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(d_model, eps=norm_eps)
         self.mlp = SwiGLU(d_model, mlp_hidden)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache_position: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | int, cache_position: torch.Tensor | None) -> torch.Tensor:
         x = x + self.attention(self.attention_norm(x), mask, cache_position)
         return x + self.mlp(self.mlp_norm(x))
 
@@ -194,6 +214,8 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         # The tied output projection, when a loader replaces it (the CPU int8 load reads an int8
         # copy of the table there); None projects onto token_embedding.weight itself.
         self.output_projection: nn.Module | None = None
+        # Off only to compare against the explicit-mask path (tests, scripts/bench_train_lm.py).
+        self.shared_prefix_attention = True
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -245,7 +267,8 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         the vocabulary projection is most of a step's memory, and long prefixes (stylization,
         inpainting, continuation) would spend it on positions that carry no loss."""
         self._check_inputs(tokens, positions, modality)
-        mask = self._attention_mask(prefix_len, tokens.shape[1], valid)
+        shared = self._shared_prefix(prefix_len, valid) if self.shared_prefix_attention else None
+        mask = self._attention_mask(prefix_len, tokens.shape[1], valid) if shared is None else shared
         x = self._embed(tokens, positions, modality, self._is_output(prefix_len, tokens.shape[1]))
         for block in self.blocks:
             x = block(x, mask, None)
@@ -254,6 +277,16 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         counted = _predicts_output(tokens, prefix_len, valid)
         logits = self._logits(x[:, :-1][counted]).float()
         return F.cross_entropy(logits, tokens[:, 1:][counted])
+
+    @staticmethod
+    def _shared_prefix(prefix_len: torch.Tensor, valid: torch.Tensor | None) -> int | None:
+        """The prefix length when every row has the same one and no padding, as in every training
+        batch (one task's layout, equal lengths): attention then needs no mask tensor and runs as
+        flash attention (`prefix_lm_attention`; scripts/bench_train_lm.py measures both paths)."""
+        if valid is not None and not bool(valid.all()):
+            return None
+        shared = int(prefix_len[0])
+        return shared if bool((prefix_len == shared).all()) else None
 
     @staticmethod
     def _attention_mask(prefix_len: torch.Tensor, length: int, valid: torch.Tensor | None) -> torch.Tensor:
