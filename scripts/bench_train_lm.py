@@ -35,16 +35,19 @@ from videopoet.training.loop import make_accelerator
 from videopoet.training.train_lm import TASK_WEIGHTS, TINY, CodeBitEmbedding, TaskSampler, make_optimizer, \
     make_pools, train_step
 
-CLIPS_PER_SHAPE = 256
+# A batch takes clips of one caption length and source only (no padding): few lengths and many clips
+# per shape, so that a text-to-image batch (about 200 sequences) fills its tokens as in a real pool.
+CLIPS_PER_SHAPE = 2048
+CAPTION_LENGTHS = (14, 22, 30, 38)
 
 
 def random_shards(vocab: Vocabulary, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
-    """Token shards of random codes in both orientations, a quarter of them real, captions of 8..40
-    tokens: the fields pretokenize writes, with the shapes of the shipped tokenizers."""
+    """Token shards of random codes in both orientations, a quarter of them real: the fields
+    pretokenize writes, with the shapes of the shipped tokenizers."""
     shards = []
     for latent in [(5, 16, 16), (5, 28, 16)]:
         n = CLIPS_PER_SHAPE
-        caption_len = rng.integers(8, 41, n)
+        caption_len = rng.choice(CAPTION_LENGTHS, n)
         caption_ids = rng.integers(0, vocab.n_text, (n, MAX_TEXT_TOKENS))
         caption_ids[np.arange(MAX_TEXT_TOKENS)[None, :] >= caption_len[:, None]] = -1
         shards.append({
