@@ -160,7 +160,8 @@ def _execution_device(module: nn.Module, default: torch.device | str) -> torch.d
 
 
 class VideoPoetTransformer(ModelMixin, ConfigMixin):
-    """Decoder-only pre-norm prefix LM (RMSNorm, SwiGLU, SDPA with explicit boolean masks).
+    """Decoder-only pre-norm prefix LM (RMSNorm, SwiGLU, SDPA: boolean masks, or none when every row
+    shares one prefix length and has no padding, as in training).
 
     Inputs, all (B, L[, 3]) int64 unless noted: `tokens` in [0, vocab_size); `positions`
     (B, L, 3): text (i, 0, 0), video (t, y, x), audio (frame, level, 0), special (0, 0, 0);
