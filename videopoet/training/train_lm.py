@@ -52,11 +52,13 @@ the template's constant tokens (and the inpainting/outpainting masks, one per se
 Video codes are embedded as their own row plus a learned function of their bits
 (`CodeBitEmbedding`, folded into the plain table before saving). With it and the model's role
 embedding, the same 17-minute recipe reached a held-out loss of 3.71 nats per token, where the
-atomic table without roles had reached 6.21 in 15 minutes (weights/transformer/README.md).
+atomic table without roles had reached 6.21 in 15 minutes; training attention without a mask tensor
+then took it to 3.58 (weights/transformer/README.md).
 
-Measured on one H200 (torch 2.11): the default 20M-parameter model trains at about 555-566k
-tokens/s with 65,536 tokens per step (the shipped run: 8,890 steps in 17 min on 17,639 clips of
-the shipped tokenizers), and `pretokenize` encodes about 110 clips/s with structure.
+Measured on one H200 (torch 2.11): the default 20M-parameter model trains at about 652k tokens/s
+with 65,536 tokens per step (the shipped run: 10,436 steps in 17 min on 17,639 clips of the shipped
+tokenizers; `scripts/bench_train_lm.py` times each task), and `pretokenize` encodes about 110
+clips/s with structure.
 
 bf16 autocast through accelerate on CUDA; AdamW, warm-up then cosine by wall time; gradient
 clipping; tqdm with tokens/s; JSON-lines log with the loss of every task; `--resume` continues
