@@ -8,8 +8,8 @@ and with the explicit (B, 1, L, L) mask path it replaced.
 Batches come from train_lm's own TaskSampler over random codes, so every task has its real layout,
 sequence lengths and batch sizes (about --batch-tokens tokens a step). The default model, bf16
 autocast and the bit-parametrized token table are those of a training run. Both paths start from
-the same weights; the table also gives each task's loss under each, which must agree to bf16
-rounding. `mixture` is the tokens/s of a run drawing tasks by train_lm's weights: every step holds
+the same weights and train on the same batches; the table also gives each task's mean loss under
+each, which track each other (bf16 rounding lets them drift apart slowly over the steps). `mixture` is the tokens/s of a run drawing tasks by train_lm's weights: every step holds
 the same number of tokens, so it is the weighted harmonic mean of the tasks' rates. Prints one
 JSON object, the table last.
 """
