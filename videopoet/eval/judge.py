@@ -355,7 +355,10 @@ class WorldJudge(ModelMixin, ConfigMixin):
             return motion, None
         picked = torch.as_tensor(_frame_indices(cfg.frames, cfg.appearance_frames), device=x.device)
         appearance = _resize(x[:, picked].reshape(b * cfg.appearance_frames, 3, h, w), cfg.appearance_width)
-        return motion, appearance.to(self.dtype)
+        # Contiguous: frames at the stream's own width would stay channels-last from the permute above,
+        # and on an AVX-512 CPU oneDNN's backward of a channels-last strided 1x1 convolution (the first
+        # block's skip) segfaulted (torch 2.13).
+        return motion, appearance.to(self.dtype).contiguous()
 
     def log_mel(self, audio) -> torch.Tensor:
         """(B, N) float audio -> (B, 1, n_mels, frames) log-mel, computed in float32."""
