@@ -82,23 +82,18 @@ class Int8WeightOnlyLinear(nn.Module):
     def __init__(self, weight: torch.Tensor, scb: torch.Tensor, dtype: torch.dtype):
         super().__init__()
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
-        # A fresh (64-byte aligned) copy: a tensor read from a safetensors file can start anywhere,
-        # and _int8_matmul's fast kernel wants aligned rows.
-        self.register_buffer("weight", weight.clone(memory_format=torch.contiguous_format))
-        # Rows of a multiple of 16 bytes for that kernel: a layer with other input sizes (the MLP's
-        # 984) multiplies a zero-padded copy, with its inputs padded to match. Never saved.
-        pad = -self.in_features % 16
-        self.register_buffer("padded_weight", F.pad(weight, (0, pad)) if pad else None, persistent=False)
+        # The checkpoint's rows in fresh (aligned) memory, and for input sizes that are not a multiple
+        # of 16 (the MLP's 984) the zero-padded copy the kernel reads instead (`_kernel_rows`).
+        self.register_buffer("weight", weight.clone())
+        self.register_buffer("padded_weight", _kernel_rows(weight) if self.in_features % 16 else None,
+                             persistent=False)
         # SCB as stored, so saving a loaded model again gives the same bytes.
         self.register_buffer("SCB", scb.float())
         self.register_buffer("scales", (scb.float() * _INV_127).to(dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat, weight = x.reshape(-1, self.in_features), self.weight
-        if self.padded_weight is not None and flat.device.type == "cpu":
-            weight = self.padded_weight
-            flat = F.pad(flat, (0, weight.shape[1] - self.in_features))
-        y = _int8_matmul(flat, weight, self.scales)
+        weight = self.weight if self.padded_weight is None else self.padded_weight
+        y = _int8_matmul(x.reshape(-1, self.in_features), weight, self.scales)
         return y.reshape(*x.shape[:-1], self.out_features)
 
 
@@ -112,7 +107,7 @@ class Int8OutputProjection(nn.Module):
     def __init__(self, table: torch.Tensor, dtype: torch.dtype):
         super().__init__()
         weight, scb = quantize_rowwise(table)
-        self.register_buffer("weight", weight, persistent=False)
+        self.register_buffer("weight", _kernel_rows(weight), persistent=False)
         self.register_buffer("scales", (scb.float() * _INV_127).to(dtype), persistent=False)
 
     def forward(self, hidden: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
@@ -120,19 +115,23 @@ class Int8OutputProjection(nn.Module):
         return y.reshape(*hidden.shape[:-1], hi - lo)
 
 
+def _kernel_rows(weight: torch.Tensor) -> torch.Tensor:
+    """A fresh copy of int8 (out, in) rows, zero-padded to a multiple of 16 columns, for `_int8_matmul`.
+    On AVX-512 CPUs PyTorch's bf16 int8 kernel needs every row 16-byte aligned: with 984 inputs it
+    returned values off by 1e8 for one row and segfaulted for 300, as it did for a matrix whose
+    storage started 8 bytes off, as one read from a safetensors file can (torch 2.13, AMD EPYC with
+    avx512_bf16). Its fp32 kernel has no such limit but took 13x as long (386 against 29 us for
+    2 x 992 inputs)."""
+    return F.pad(weight, (0, -weight.shape[1] % 16))
+
+
 def _int8_matmul(flat: torch.Tensor, weight: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-    """(N, in) activations x int8 (out, in) rows scaled by `scales` -> (N, out) in the activations' dtype."""
+    """(N, in) activations x int8 (out, in') rows scaled by `scales` -> (N, out) in the activations'
+    dtype; rows wider than the activations (`_kernel_rows`) meet zero-padded activations."""
     scales = scales.to(flat.dtype)
+    if weight.shape[1] > flat.shape[1]:
+        flat = F.pad(flat, (0, weight.shape[1] - flat.shape[1]))
     if flat.device.type == "cpu":
-        if flat.dtype != torch.float32 and (flat.shape[1] % 16 or weight.data_ptr() % 16):
-            # On AVX-512 CPUs PyTorch's half-precision kernel needs every weight row 16-byte aligned:
-            # for 984 inputs it returned values off by 1e8 for one row and segfaulted for 300 rows,
-            # as it did for any matrix whose storage started 8 bytes off (torch 2.13, AMD EPYC with
-            # avx512_bf16). The fp32 kernel has no such limit but took 13x as long for 2 rows x 992
-            # inputs there (386 against 29 us), so Int8WeightOnlyLinear pads its rows instead and
-            # this path is only a safety net.
-            y = torch.ops.aten._weight_int8pack_mm(flat.float().contiguous(), weight, scales.float())
-            return y.to(flat.dtype)
         return torch.ops.aten._weight_int8pack_mm(flat.contiguous(), weight, scales)
     return F.linear(flat, weight.to(flat.dtype)) * scales
 
