@@ -8,7 +8,11 @@ a temporary folder first, and each precision is loaded from the int8 checkpoint 
 `load_transformer` (bf16/fp32 dequantized), as the app loads the shipped weights. Each timed call
 is one `sample()` — prefill of a `--prompt-len` token text prompt, then `--n-new` decode steps,
 temperature 1 with top-k, no guidance (guidance doubles the rows: batch 4 here costs what batch 2
-with CFG costs). Prints one JSON object.
+with CFG costs). On CUDA the decode steps replay a CUDA graph where the model allows it (bf16, fp32);
+`--compare-eager` adds each row decoded eagerly. `--llama` times what a user would otherwise run, in
+the same process: transformers' `generate()` on a Llama of this model's width, depth, MLP and
+vocabulary, bf16, with its default and its static cache (BRIEF section 6), and the ratio of ours to
+it at equal batch. Prints one JSON object.
 """
 
 import argparse
@@ -24,7 +28,7 @@ import torch
 # Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from videopoet.model import PrefixBatch, VideoPoetTransformer, sample
+from videopoet.model import CUDAGraphDecodeStep, PrefixBatch, VideoPoetTransformer, sample
 from videopoet.model.quantization import load_transformer, save_8bit
 from videopoet.model.transformer import SPECIAL, TEXT, VIDEO
 
@@ -49,15 +53,49 @@ def text_prompt(batch: int, length: int, vocab: int) -> PrefixBatch:
     return PrefixBatch(tokens, positions, modality, torch.full((batch,), length))
 
 
-def timed_sample(model, prefix, positions, modality, n_new: int, device: torch.device) -> float:
+def timed(device: torch.device, run) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    sample(model, prefix, n_new, positions, modality, temperature=1.0, top_k=256,
-           generator=torch.Generator().manual_seed(0))
+    run()
     if device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start
+
+
+def timed_sample(model, prefix, positions, modality, n_new: int, device: torch.device, cuda_graph: bool) -> float:
+    return timed(device, lambda: sample(model, prefix, n_new, positions, modality, temperature=1.0, top_k=256,
+                                        generator=torch.Generator().manual_seed(0), cuda_graph=cuda_graph))
+
+
+def llama_rows(config, batches: list[int], args, device: torch.device) -> list[dict]:
+    """transformers' generate() on a randomly initialised Llama of the same shape, bf16."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    llama = LlamaForCausalLM(LlamaConfig(
+        vocab_size=config.vocab_size, hidden_size=config.d_model, num_hidden_layers=config.n_layers,
+        num_attention_heads=config.n_heads, intermediate_size=config.mlp_hidden,
+        max_position_embeddings=args.prompt_len + args.n_new, tie_word_embeddings=True,
+    )).to(device, torch.bfloat16).eval()
+    parameters = sum(p.numel() for p in llama.parameters())
+    rows = []
+    for cache in ("dynamic", "static"):
+        for batch in batches:
+            prompt = text_prompt(batch, args.prompt_len, config.vocab_size).tokens.to(device)
+
+            def generate(n_new: int):
+                # min_new_tokens keeps a random model from stopping early at its end-of-sequence id.
+                llama.generate(prompt, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=True, top_k=256,
+                               cache_implementation=cache if cache == "static" else None, pad_token_id=0)
+
+            timed(device, lambda: generate(args.warmup))
+            seconds = timed(device, lambda: generate(args.n_new))
+            rows.append({"model": f"transformers Llama, {cache} cache", "parameters": parameters,
+                         "precision": "bf16", "batch": batch, "seconds": round(seconds, 3),
+                         "tokens_per_s": round(batch * args.n_new / seconds, 1),
+                         "seconds_per_clip": round(seconds / batch, 3)})
+    del llama
+    return rows
 
 
 def main():
@@ -72,6 +110,8 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=16, help="decode steps of an untimed call first")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--compare-eager", action="store_true", help="on CUDA, also time the rows that replay a CUDA graph without it")
+    ap.add_argument("--llama", action="store_true", help="also time transformers' generate() on an equal-size Llama")
     args = ap.parse_args()
     device = torch.device(args.device)
     if args.threads:
@@ -88,15 +128,30 @@ def main():
             start = time.perf_counter()
             model = load_transformer(path, precision=precision, device=device)
             load_s = time.perf_counter() - start
-            positions, modality = video_layout(args.n_new, model.config)
+            config = model.config
+            positions, modality = video_layout(args.n_new, config)
+            # int8 and split models never replay a graph: one eager row is all they have.
+            graph_modes = [True, False] if args.compare_eager and CUDAGraphDecodeStep.usable(model) else [True]
             for batch in args.batches:
-                prefix = text_prompt(batch, args.prompt_len, model.config.vocab_size)
-                timed_sample(model, prefix, positions[: args.warmup], modality[: args.warmup], args.warmup, device)
-                seconds = timed_sample(model, prefix, positions, modality, args.n_new, device)
-                results.append({"precision": precision, "batch": batch, "seconds": round(seconds, 3),
-                                "tokens_per_s": round(batch * args.n_new / seconds, 1),
-                                "seconds_per_clip": round(seconds / batch, 3), "load_s": round(load_s, 3)})
+                prefix = text_prompt(batch, args.prompt_len, config.vocab_size)
+                for cuda_graph in graph_modes:
+                    timed_sample(model, prefix, positions[: args.warmup], modality[: args.warmup], args.warmup,
+                                 device, cuda_graph)
+                    seconds = timed_sample(model, prefix, positions, modality, args.n_new, device, cuda_graph)
+                    results.append({"model": "videopoet", "precision": precision, "batch": batch,
+                                    "cuda_graph": cuda_graph and CUDAGraphDecodeStep.usable(model),
+                                    "seconds": round(seconds, 3), "tokens_per_s": round(batch * args.n_new / seconds, 1),
+                                    "seconds_per_clip": round(seconds / batch, 3), "load_s": round(load_s, 3)})
             del model
+        if args.llama:
+            baseline = llama_rows(config, args.batches, args, device)
+            results += baseline
+            for row in results:
+                if row["model"] == "videopoet" and row["precision"] == "bf16":
+                    for other in baseline:
+                        if other["batch"] == row["batch"]:
+                            cache = other["model"].split(", ")[1].split()[0]
+                            row[f"speed_vs_llama_{cache}"] = round(row["tokens_per_s"] / other["tokens_per_s"], 2)
     # The load average says how much of the CPU other processes took while this ran.
     print(json.dumps({"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from videopoet.model import (
+    CUDAGraphDecodeStep,
     PrefixBatch,
     VideoPoetTransformer,
     lm_loss,
@@ -129,7 +130,8 @@ def test_role_tells_a_conditioning_token_from_an_output_token_at_the_same_cell()
     assert torch.equal(embedded[0, 2], embedded[0, 6])
 
 
-def test_kv_cache_decoding_matches_full_recompute():
+@pytest.mark.parametrize("whole_cache", [False, True])
+def test_kv_cache_decoding_matches_full_recompute(whole_cache):
     model = tiny_model()
     batch, prompt_len, n_new = 2, 10, 20
     tokens, positions, modality = random_sequence(batch, prompt_len + n_new, seed=1)
@@ -144,7 +146,8 @@ def test_kv_cache_decoding_matches_full_recompute():
         for step in range(n_new - 1):
             slot = prompt_len + step
             step_logits.append(model.decode_step(tokens[:, slot : slot + 1], positions[:, slot : slot + 1],
-                                                 modality[:, slot : slot + 1], torch.tensor([slot])))
+                                                 modality[:, slot : slot + 1], torch.tensor([slot]),
+                                                 whole_cache=whole_cache))
     assert torch.allclose(step_logits[0][0], full[0, prompt_len - 1], atol=1e-4)
     assert torch.allclose(step_logits[0][1], full[1, 6], atol=1e-4)  # row 1's last valid prompt token
     for step in range(1, n_new):
@@ -282,3 +285,35 @@ def test_restricted_sampling_stays_in_range():
         lo, hi = levels(step)
         assert new[:, step].min() >= lo and new[:, step].max() < hi
     assert seen == [(s, 16) for s in range(1, 17)]
+
+
+def test_cuda_graph_decoding_only_where_it_can_run():
+    model = tiny_model()
+    assert not CUDAGraphDecodeStep.usable(model)  # on the CPU
+    if torch.cuda.is_available():
+        assert CUDAGraphDecodeStep.usable(model.cuda())
+        model.token_embedding.to("cpu")  # split across devices: the eager step
+        assert not CUDAGraphDecodeStep.usable(model)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+def test_cuda_graph_decoding_samples_the_eager_tokens(monkeypatch):
+    model = tiny_model(max_len=256).cuda()
+    prefix, out_positions, out_modality = prompt_and_layout(n_new=40)
+    negative_tokens, negative_positions, negative_modality = random_sequence(1, 5, seed=9)
+    negative = PrefixBatch(negative_tokens, negative_positions, negative_modality, torch.tensor([5]))
+
+    def draw(cuda_graph: bool):
+        return sample(model, prefix, 40, out_positions, out_modality, allowed_range=lambda step: (step % 2 * 40, 96),
+                      temperature=1.0, top_k=20, cfg_scale=3.0, uncond_prefix=negative, num_candidates=2,
+                      generator=torch.Generator().manual_seed(5), cuda_graph=cuda_graph)
+
+    replays = []
+    replay = torch.cuda.CUDAGraph.replay
+    monkeypatch.setattr(torch.cuda.CUDAGraph, "replay", lambda graph: replays.append(1) or replay(graph))
+    graphed = draw(cuda_graph=True)
+    # 40 tokens: the first from the prefill, the second from the step that captures, then replays.
+    assert len(replays) == 38
+    eager = draw(cuda_graph=False)
+    assert len(replays) == 38
+    assert torch.equal(graphed, eager)

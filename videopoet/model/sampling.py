@@ -93,6 +93,53 @@ def _per_row(layout: torch.Tensor, rows: int, trailing: int) -> torch.Tensor:
     return layout.expand(rows, *layout.shape[1:]) if layout.shape[0] == 1 else layout
 
 
+class CUDAGraphDecodeStep:
+    """`model.decode_step` replayed from a CUDA graph, gpt-fast's way of decoding a small model.
+
+    A decode step of this 20M-parameter model is a few hundred small kernels, and launching them
+    one by one from Python takes far longer than the GPU spends running them. The first call runs
+    the step eagerly (on a side stream, as capture requires, which also warms up the kernels) and
+    then captures it; every later call copies its inputs into the graph's own tensors and replays.
+    The step attends over the whole static cache (`whole_cache`), so every call has the same
+    shapes, and it computes the full vocabulary's logits, so one graph serves every code range.
+    """
+
+    def __init__(self, model: VideoPoetTransformer):
+        self.model = model
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    @staticmethod
+    def usable(model: VideoPoetTransformer) -> bool:
+        """A graph needs the whole model on one CUDA device in floating point: bitsandbytes' int8
+        matmul decides its outlier columns on the host, and an accelerate split moves tensors
+        between devices from hooks."""
+        params = list(model.parameters())
+        device = params[0].device
+        return (device.type == "cuda" and all(p.device == device and p.is_floating_point() for p in params)
+                and not any(hasattr(m, "_hf_hook") for m in model.modules()))
+
+    def __call__(self, token: torch.Tensor, position: torch.Tensor, modality: torch.Tensor,
+                 cache_position: torch.Tensor, vocab_range: TokenRange) -> torch.Tensor:
+        lo, hi = vocab_range
+        if self.graph is not None:
+            for static, value in zip(self.inputs, (token, position, modality, cache_position)):
+                static.copy_(value)
+            self.graph.replay()
+            return self.logits[:, lo:hi]
+        self.inputs = [t.clone() for t in (token, position, modality, cache_position)]
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            # Writes this step's keys and values; the capture below records the same writes without
+            # running them, and the first replay repeats them with the next step's inputs.
+            logits = self.model.decode_step(*self.inputs, whole_cache=True).clone()
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.logits = self.model.decode_step(*self.inputs, whole_cache=True)
+        return logits[:, lo:hi]
+
+
 # Every attention kernel but cuDNN's. A decode step's key length grows by one per token, and cuDNN
 # builds an execution plan for each new shape: on an H200 that made a bf16 step (batch 2) take
 # 65 ms instead of 5.1 ms. CPUs have no cuDNN kernel, so their choice is unchanged.
@@ -116,6 +163,7 @@ def sample(
     generator: torch.Generator | list[torch.Generator] | None = None,
     num_candidates: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cuda_graph: bool = True,
 ) -> torch.Tensor:
     """Generate `n_new` tokens after each prompt; returns int64 (B * num_candidates, n_new), the
     candidates of prompt b in rows b*K .. b*K+K-1.
@@ -137,6 +185,8 @@ def sample(
             draw from generator b alone, so they do not depend on the other prompts of the batch.
         num_candidates: K continuations per prompt, sampled in one batch.
         progress: called as progress(step, n_new) after each generated token.
+        cuda_graph: replay the decode step from a CUDA graph where the model allows it
+            (`CUDAGraphDecodeStep.usable`); False decodes eagerly everywhere.
     """
     if cfg_scale != 1.0 and uncond_prefix is None:
         raise ValueError("cfg_scale != 1 needs an uncond_prefix")
@@ -174,6 +224,8 @@ def sample(
     lo, hi = checked_range(0)
     logits = logits[:, lo:hi]
     out = torch.empty(rows, n_new, dtype=torch.long, device=device)
+    cache_positions = torch.arange(prompt_len, prompt_len + n_new, device=device)
+    decode_step = CUDAGraphDecodeStep(model) if cuda_graph and CUDAGraphDecodeStep.usable(model) else model.decode_step
     for step in range(n_new):
         allowed = logits.float()
         if guided:
@@ -184,8 +236,7 @@ def sample(
             progress(step + 1, n_new)
         if step + 1 < n_new:
             token = out[:, step : step + 1].repeat(halves, 1)
-            cache_position = torch.tensor([prompt_len + step], device=device)
             lo, hi = checked_range(step + 1)
-            logits = model.decode_step(token, positions[:, step : step + 1], modality[:, step : step + 1],
-                                       cache_position, vocab_range=(lo, hi))
+            logits = decode_step(token, positions[:, step : step + 1], modality[:, step : step + 1],
+                                 cache_positions[step : step + 1], vocab_range=(lo, hi))
     return out

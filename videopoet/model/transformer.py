@@ -340,14 +340,20 @@ class VideoPoetTransformer(ModelMixin, ConfigMixin):
         return self._logits(x[torch.arange(batch, device=x.device), last])
 
     def decode_step(self, token: torch.Tensor, position: torch.Tensor, modality: torch.Tensor,
-                    cache_position: torch.Tensor, vocab_range: tuple[int, int] | None = None) -> torch.Tensor:
+                    cache_position: torch.Tensor, vocab_range: tuple[int, int] | None = None,
+                    whole_cache: bool = False) -> torch.Tensor:
         """One output token per row: token (B, 1), position (B, 1, 3), modality (B, 1),
         cache_position a 1-element long tensor (the slot to write: prompt length + tokens decoded
         so far). Attends over slots [0, cache_position]. Returns logits (B, vocab_size), or
         (B, hi - lo) for the ids [lo, hi) of `vocab_range`: the output projection is a third of
-        the weights a step reads, and a segment samples from its own code range only."""
+        the weights a step reads, and a segment samples from its own code range only.
+
+        `whole_cache` attends over every slot with the later ones masked: the same logits from
+        shapes that never change and no read of cache_position on the host, which a CUDA graph
+        needs (`sampling.CUDAGraphDecodeStep`)."""
         self.cache_valid.index_fill_(1, cache_position, True)
-        mask = self.cache_valid[:, None, None, : int(cache_position[-1]) + 1]
+        end = self.cache_valid.shape[1] if whole_cache else int(cache_position[-1]) + 1
+        mask = self.cache_valid[:, None, None, :end]
         x = self._embed(token, position, modality, torch.ones_like(token, dtype=torch.bool))
         for block in self.blocks:
             x = block(x, mask, cache_position)
