@@ -28,6 +28,7 @@ from videopoet.eval.bench import (
     TASKS,
     GeneratedClip,
     RandomTokens,
+    TokenizedGroundTruth,
     build_items,
     builtin_generators,
     ground_truth,
@@ -54,28 +55,56 @@ def judge_dir(tmp_path_factory, judge):
 
 
 class StandInVideoTokenizer:
-    """VideoTokenizer's decoding surface: 4x8x8 compression, first frame alone, a colour per code."""
+    """VideoTokenizer's batched frame surface: 4x8x8 compression, first frame alone, a colour per code."""
 
     config = SimpleNamespace(codebook_bits=4)
+    palette = np.random.default_rng(0).integers(0, 256, (2 ** config.codebook_bits, 3), dtype=np.uint8)
 
     def latent_shape(self, frames, height, width):
         return (1 + (frames - 1) // 4, height // 8, width // 8)
 
+    def encode_frames(self, frames):
+        """The code of the palette colour nearest each 8x8 cell's mean, in frames 0, 4, 8, ..."""
+        picked = frames[:, ::4].astype(np.float32)
+        b, t, h, w, _ = picked.shape
+        cells = picked.reshape(b, t, h // 8, 8, w // 8, 8, 3).mean(axis=(3, 5))
+        return ((cells[..., None, :] - self.palette) ** 2).sum(-1).argmin(-1)
+
     def decode_frames(self, tokens):
-        palette = np.random.default_rng(0).integers(0, 256, (2 ** self.config.codebook_bits, 3), dtype=np.uint8)
         t = tokens.shape[1]
-        frames = palette[tokens].repeat(8, axis=2).repeat(8, axis=3)
+        frames = self.palette[tokens].repeat(8, axis=2).repeat(8, axis=3)
         return frames[:, [0] + [1 + (i - 1) // 4 for i in range(1, 1 + 4 * (t - 1))]]
 
 
 class StandInAudioTokenizer:
-    """AudioTokenizer's decoding surface: 106 frames of 320 samples, a tone per first-level code."""
+    """AudioTokenizer's batched numpy surface: 106 frames of 320 samples, a tone per first-level code."""
+
+    def encode_audio(self, audio):
+        """Each frame's loudness as the code of every level."""
+        loud = np.abs(audio[:, :106 * 320]).reshape(len(audio), 106, 320).mean(-1)
+        return np.repeat(np.minimum(loud * 2000, 1023).astype(np.int64)[:, None], 4, axis=1)
 
     def decode_audio(self, codes):
         freq = 100.0 + 3.0 * codes[:, 0].astype(np.float32)  # (B, 106)
         t = np.arange(320) / 16000
         audio = 0.2 * np.sin(2 * np.pi * freq[..., None] * t)  # (B, 106, 320)
         return np.pad(audio.reshape(len(codes), -1), ((0, 0), (0, 34000 - 106 * 320))).astype(np.float32)
+
+
+class ExactTokenizer:
+    """Both tokenizers' batched numpy surface with an exact round trip: the tokens are the pixels and samples."""
+
+    def encode_frames(self, frames):
+        return frames.copy()
+
+    def decode_frames(self, tokens):
+        return tokens.copy()
+
+    def encode_audio(self, audio):
+        return audio.copy()
+
+    def decode_audio(self, codes):
+        return codes.copy()
 
 
 def test_items_are_fixed_held_out_and_carry_what_each_task_gives():
@@ -169,13 +198,39 @@ def test_random_tokens_decodes_through_given_tokenizers_and_skips_without_weight
         run_bench("t2v", 1, {"wrong_size": wrong_size}, judge, workers=1)
 
 
+def test_tokenized_ground_truth_is_the_truth_through_the_tokenizers_and_skips_without_weights(judge, tmp_path):
+    exact = TokenizedGroundTruth(ExactTokenizer(), ExactTokenizer())
+    for task in ("continuation", "t2i"):  # video and sound; one frame, square and portrait
+        gens = run_bench(task, 2, {"ground_truth": ground_truth, "tokenized": exact}, judge, workers=1)["generators"]
+        assert gens["tokenized"] == pytest.approx(gens["ground_truth"], abs=1e-9)  # FWD 0, the same verdicts
+        assert gens["tokenized"]["fwd"] == pytest.approx(0.0, abs=1e-9)
+
+    lossy = TokenizedGroundTruth(StandInVideoTokenizer(), StandInAudioTokenizer())
+    item = build_items("continuation", 2)[1]  # portrait
+    clip = lossy("continuation", item)
+    assert clip.video.dtype == np.uint8 and clip.video.shape == item.truth.video.shape == (17, 224, 128, 3)
+    assert not np.array_equal(clip.video, item.truth.video)
+    assert clip.audio.shape == (34000,) and not np.allclose(clip.audio, item.truth.audio)
+    assert lossy("t2i", build_items("t2i", 2)[1]).video.shape == (1, 224, 128, 3)
+    assert lossy("v2a", item).video is None  # v2a outputs sound only
+    result = run_bench("continuation", 2, {"ground_truth": ground_truth, "tokenized": lossy}, judge, workers=1)
+    tokenized = result["generators"]["tokenized"]
+    assert tokenized["fwd"] > 0 and tokenized["psnr_given"] < 30  # the given frames went through it too
+
+    missing = builtin_generators(["tokenized_ground_truth"], weights=tmp_path)
+    for task, folder in (("t2v", "video_tokenizer"), ("v2a", "audio_tokenizer")):  # v2a needs no video tokenizer
+        result = run_bench(task, 1, missing, judge, workers=1)
+        assert result["generators"]["tokenized_ground_truth"] == {"skipped": f"{tmp_path / folder} not found"}
+
+
 def test_cli_prints_strict_json_and_writes_the_report(judge_dir, tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    monkeypatch.chdir(tmp_path)  # no weights/ here: random_tokens is skipped
+    monkeypatch.chdir(tmp_path)  # no weights/ here: random_tokens and tokenized_ground_truth are skipped
     report = tmp_path / "report"
     code = main(["bench", "--task", "i2v", "--n", "2", "--json", "--judge", str(judge_dir), "--workers", "1",
-                 "--generators", "ground_truth,first_frame,random_tokens", "--report", str(report)])
+                 "--generators", "ground_truth,first_frame,random_tokens,tokenized_ground_truth",
+                 "--report", str(report)])
     assert code == 0
     out = capsys.readouterr().out
 
@@ -185,9 +240,9 @@ def test_cli_prints_strict_json_and_writes_the_report(judge_dir, tmp_path, monke
     result = json.loads(out, parse_constant=no_constants)
     assert result["task"] == "i2v" and result["n"] == 2 and len(result["items"]) == 2
     gens = result["generators"]
-    assert list(gens) == ["ground_truth", "first_frame", "random_tokens"]
+    assert list(gens) == ["ground_truth", "first_frame", "random_tokens", "tokenized_ground_truth"]
     assert gens["ground_truth"]["psnr_given"] == "inf" and gens["ground_truth"]["fwd"] == 0
-    assert gens["random_tokens"] == {"skipped": "weights/video_tokenizer not found"}
+    assert gens["random_tokens"] == gens["tokenized_ground_truth"] == {"skipped": "weights/video_tokenizer not found"}
     text = (report / "report.md").read_text()
     table = text[text.index("## i2v"):]
     rows = [line for line in table.splitlines() if line.startswith("| ")]

@@ -1,7 +1,7 @@
 """python -m videopoet.eval COMMAND — the benchmark, the judge's own accuracy, the tokenizers.
 
     bench --task T|all --n N [--json] [--report DIR]   metrics per generator on held-out items
-          [--generators ground_truth,first_frame,random_tokens,independent_ground_truth,lm]
+          [--generators ground_truth,tokenized_ground_truth,first_frame,random_tokens,independent_ground_truth,lm]
           [--judge weights/judge] [--seed S] [--workers W] [--weights weights] [--precision bf16|int8|fp32]
           [--sampling cfg_scale=5,temperature=1.1,top_k=256,top_p=none]   lm's sampling settings
     judge [--json] [--n N] [--weights weights/judge]   the judge's held-out accuracy per head
@@ -149,11 +149,14 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=16, help="items per task")
     p.add_argument("--json", action="store_true", help="print one JSON object (for all: {task: result})")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.md and DIR/contact_sheet.png")
-    p.add_argument("--generators", default="ground_truth,first_frame,random_tokens,independent_ground_truth")
+    p.add_argument("--generators", default="ground_truth,first_frame,random_tokens,independent_ground_truth",
+                   help="comma-separated, of: ground_truth, tokenized_ground_truth (the ground truth encoded and "
+                        "decoded by the tokenizers), first_frame, random_tokens, independent_ground_truth, lm")
     p.add_argument("--judge", default="weights/judge", help="the judge's folder")
     p.add_argument("--seed", type=int, default=HELD_OUT_FIRST_SEED, help="first seed of the held-out range")
     p.add_argument("--workers", type=int, help="render and metric processes (default: every core)")
-    p.add_argument("--weights", default="weights", help="the weights folder lm loads (and random_tokens' tokenizers)")
+    p.add_argument("--weights", default="weights",
+                   help="the weights folder lm loads (and random_tokens' and tokenized_ground_truth's tokenizers)")
     p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                    help="how lm loads its int8 checkpoint")
     p.add_argument("--sampling", metavar="KEY=VALUE,...",

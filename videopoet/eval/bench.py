@@ -45,9 +45,11 @@ no input leaks into its verdict.
                          covariances are rank-deficient; frechet_distance's ridge keeps it defined.
 
 Generators are `Callable[[str, BenchItem], GeneratedClip]`. Built in: `ground_truth` (the upper
-bound), `independent_ground_truth` (the same scene from another seed: the FWD noise floor),
-`first_frame` (a still), `RandomTokens` (uniform random tokens through the tokenizers), and `lm`
-(`LanguageModel`: the shipped language model, each task through `VideoPoetPipeline`).
+bound), `tokenized_ground_truth` (`TokenizedGroundTruth`: the ground truth encoded and decoded by
+the tokenizers, the upper bound of any model over their tokens: its gap to `ground_truth` is what the
+tokenizers alone lose), `independent_ground_truth` (the same scene from another seed: the FWD noise
+floor), `first_frame` (a still), `random_tokens` (`RandomTokens`: uniform random tokens through the
+tokenizers), and `lm` (`LanguageModel`: the shipped language model, each task through `VideoPoetPipeline`).
 """
 
 from __future__ import annotations
@@ -134,9 +136,9 @@ TEXT_KINDS = ("subjects", "action", "background", "style", "camera", "effects")
 ASKED_KEYS = ("subjects", "action", "background", "style", "camera", "effects", "then")
 
 __all__ = ["AUDIO_OUT", "TASKS", "VIDEO_OUT", "BenchItem", "GeneratedClip", "Generator", "GeneratorSkipped", "Given",
-           "LanguageModel", "RandomTokens", "Truth", "build_items", "builtin_generators", "contact_sheet",
-           "first_frame", "ground_truth", "independent_ground_truth", "item_seeds", "markdown_report", "run_bench",
-           "worker_pool", "write_report"]
+           "LanguageModel", "RandomTokens", "TokenizedGroundTruth", "Truth", "build_items", "builtin_generators",
+           "contact_sheet", "first_frame", "ground_truth", "independent_ground_truth", "item_seeds", "markdown_report",
+           "run_bench", "worker_pool", "write_report"]
 
 
 @dataclass
@@ -335,13 +337,9 @@ def first_frame(task: str, item: BenchItem) -> GeneratedClip:
     return _output(task, first_frame_repeated(picture[None], FRAMES), np.zeros(CLIP_SAMPLES, np.float32))
 
 
-class RandomTokens:
-    """Uniform random tokens decoded by the tokenizers: what a model that learned nothing shows.
-
-    The tokenizers load on first use from `video_weights` / `audio_weights`, or are passed in
-    (anything with VideoTokenizer's `config.codebook_bits`, `latent_shape` and `decode_frames`,
-    or AudioTokenizer's `decode_audio`). A missing weights folder skips the generator.
-    """
+class _Tokenizers:
+    """The shipped tokenizers, for the generators that go through them: loaded on first use from
+    `video_weights` / `audio_weights`, or passed in. A missing weights folder skips the generator."""
 
     def __init__(self, video_tokenizer=None, audio_tokenizer=None, video_weights: str = "weights/video_tokenizer",
                  audio_weights: str = "weights/audio_tokenizer"):
@@ -368,6 +366,14 @@ class RandomTokens:
             self.audio_tokenizer = AudioTokenizer.from_pretrained(self.audio_weights)
         return self.audio_tokenizer
 
+
+class RandomTokens(_Tokenizers):
+    """Uniform random tokens decoded by the tokenizers: what a model that learned nothing shows.
+
+    The tokenizers load as `_Tokenizers` says, or are passed in (anything with VideoTokenizer's
+    `config.codebook_bits`, `latent_shape` and `decode_frames`, or AudioTokenizer's `decode_audio`).
+    """
+
     def __call__(self, task: str, item: BenchItem) -> GeneratedClip:
         rng = np.random.default_rng([item.seed, 4])
         video = audio = None
@@ -379,6 +385,27 @@ class RandomTokens:
         if task in AUDIO_OUT:
             codes = rng.integers(0, AUDIO_CODEBOOK, size=(1, *AUDIO_CODES), dtype=np.int64)
             audio = np.asarray(self._audio().decode_audio(codes), np.float32)[0]
+        return GeneratedClip(video, audio)
+
+
+class TokenizedGroundTruth(_Tokenizers):
+    """The ground truth through the tokenizers: its video encoded and decoded by the video tokenizer,
+    its sound (for tasks that output sound) by the audio tokenizer. No language model over these
+    tokens can do better, so its distance from `ground_truth` is what the tokenizers alone lose.
+
+    The tokenizers load as `_Tokenizers` says, or are passed in (anything with VideoTokenizer's
+    `encode_frames` and `decode_frames`, or AudioTokenizer's `encode_audio` and `decode_audio`).
+    """
+
+    def __call__(self, task: str, item: BenchItem) -> GeneratedClip:
+        truth = ground_truth(task, item)  # t2i: the first frame, which encodes to one latent frame
+        video = audio = None
+        if truth.video is not None:
+            tokenizer = self._video()
+            video = np.asarray(tokenizer.decode_frames(tokenizer.encode_frames(truth.video[None])))[0]
+        if truth.audio is not None:
+            tokenizer = self._audio()
+            audio = np.asarray(tokenizer.decode_audio(tokenizer.encode_audio(truth.audio[None])), np.float32)[0]
         return GeneratedClip(video, audio)
 
 
@@ -478,21 +505,24 @@ class LanguageModel:
         return GeneratedClip(np.concatenate([context, out.frames]), audio)
 
 
-BUILTIN = ("ground_truth", "first_frame", "random_tokens", "independent_ground_truth", "lm")
+BUILTIN = ("ground_truth", "tokenized_ground_truth", "first_frame", "random_tokens", "independent_ground_truth", "lm")
+THROUGH_TOKENIZERS = {"random_tokens": RandomTokens, "tokenized_ground_truth": TokenizedGroundTruth}
 
 
 def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokenizer=None,
                        weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
                        sampling: dict | None = None) -> dict[str, Generator]:
     """Built-in generators by name (see BUILTIN). `weights` is the folder lm loads and random_tokens
-    takes its tokenizers from (unless they are given); `precision` and `sampling` are lm's."""
+    and tokenized_ground_truth take their tokenizers from (unless they are given); `precision` and
+    `sampling` are lm's."""
     table = {"ground_truth": ground_truth, "first_frame": first_frame,
              "independent_ground_truth": independent_ground_truth}
     out: dict[str, Generator] = {}
     for name in names:
-        if name == "random_tokens":
-            out[name] = RandomTokens(video_tokenizer, audio_tokenizer, str(Path(weights) / "video_tokenizer"),
-                                     str(Path(weights) / "audio_tokenizer"))
+        if name in THROUGH_TOKENIZERS:
+            out[name] = THROUGH_TOKENIZERS[name](video_tokenizer, audio_tokenizer,
+                                                 str(Path(weights) / "video_tokenizer"),
+                                                 str(Path(weights) / "audio_tokenizer"))
         elif name == "lm":
             out[name] = LanguageModel(weights, precision, sampling=sampling)
         elif name in table:
@@ -720,7 +750,9 @@ def _ordered(generators: dict[str, dict]) -> list[str]:
 def markdown_report(results: dict[str, dict]) -> str:
     """One table per task: rows = generators (ground truth first), columns = metrics."""
     lines = ["# Benchmark report", "",
-             ("Ground truth is the upper bound; `first_frame` (a still) and `random_tokens` (uniform random tokens "
+             ("Ground truth is the upper bound; `tokenized_ground_truth` (the ground truth encoded and decoded by "
+              "the tokenizers) is the upper bound of any model over their tokens, so its gap to ground truth is "
+              "what the tokenizers alone lose; `first_frame` (a still) and `random_tokens` (uniform random tokens "
               "decoded) are trivial baselines; `independent_ground_truth` (the same scene from another seed) is "
               "the noise floor of FWD; `lm` is the language model. Items are held-out world scenes (seeds never "
               "trained on)."), ""]
