@@ -63,7 +63,7 @@ def test_exported_training_split_renders_without_the_packages(tmp_path, monkeypa
     """A GPU machine gets the training split through VIDEOPOET_REAL_MEDIA; held-out files never leave."""
     from videopoet.world import real
 
-    out = real.export_training_media(tmp_path, max_side=160, video_side=136, video_seconds=3)
+    out = real.export_media(tmp_path, max_side=160, video_side=136, video_seconds=3)
     exported = {row["name"] for row in __import__("json").loads((out / "sources.json").read_text())}
     assert exported == {s.name for s in real.sources() if not s.held_out}
     monkeypatch.setenv(real.EXPORT_ENV, str(out))
@@ -75,6 +75,26 @@ def test_exported_training_split_renders_without_the_packages(tmp_path, monkeypa
             source = real.split(kind, held_out=False)[0]
             sample = real.ken_burns(source, 1) if kind == "photo" else real.video_crop(source, 1, (224, 128))
             assert sample.video.shape[0] == 17 and sample.video.std() > 5
+    finally:
+        real.sources.cache_clear()
+        real._photo.cache_clear()
+        real._video.cache_clear()
+
+
+def test_export_with_held_out_keeps_the_split(tmp_path, monkeypatch):
+    """A benchmark machine gets the held-out files too, still marked held out, so training there
+    still never reads them."""
+    from videopoet.world import real
+
+    held_out = {s.name for s in real.sources() if s.held_out}
+    out = real.export_media(tmp_path, max_side=160, video_side=136, video_seconds=1, include_held_out=True)
+    monkeypatch.setenv(real.EXPORT_ENV, str(out))
+    real.sources.cache_clear()
+    try:
+        assert held_out and {s.name for s in real.sources() if s.held_out} == held_out
+        photo = real.split("photo", held_out=True)[0]
+        assert real.ken_burns(photo, 1).video.shape[0] == 17
+        assert not any(real.render_real(seed).labels["held_out"] for seed in range(12))
     finally:
         real.sources.cache_clear()
         real._photo.cache_clear()

@@ -160,10 +160,11 @@ def cmd_write(args) -> None:
 
 
 def cmd_export_real(args) -> None:
-    from videopoet.world.real import export_training_media
+    from videopoet.world.real import export_media
 
-    out = export_training_media(args.out)
-    print(f"training split of the real media in {out} (use it with VIDEOPOET_REAL_MEDIA={out})")
+    out = export_media(args.out, include_held_out=args.include_held_out)
+    split = "training and held-out splits" if args.include_held_out else "training split"
+    print(f"{split} of the real media in {out} (use it with VIDEOPOET_REAL_MEDIA={out})")
 
 
 def cmd_data_card(args) -> None:
@@ -260,6 +261,8 @@ def main(argv=None) -> int:
     sub.add_parser("data-card").set_defaults(func=cmd_data_card)
     p = sub.add_parser("export-real", help="copy the real photos/videos of the training split for a GPU machine")
     p.add_argument("--out", required=True)
+    p.add_argument("--include-held-out", action="store_true",
+                   help="add the held-out files, for a machine that runs the benchmark (training never reads them)")
     p.set_defaults(func=cmd_export_real)
     p = sub.add_parser("fit-camera")
     p.add_argument("--n", type=int, default=1200)

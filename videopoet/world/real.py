@@ -83,7 +83,7 @@ EXPORT_ENV = "VIDEOPOET_REAL_MEDIA"
 @functools.cache
 def sources() -> tuple[Source, ...]:
     """Every real file the world uses that is installed on this machine, in a stable order; or,
-    when $VIDEOPOET_REAL_MEDIA names a folder written by `export_training_media`, the files there
+    when $VIDEOPOET_REAL_MEDIA names a folder written by `export_media`, the files there
     (a training machine without the Debian packages gets the training split that way)."""
     exported = os.environ.get(EXPORT_ENV)
     if exported:
@@ -126,11 +126,13 @@ def sources() -> tuple[Source, ...]:
     return tuple(out)
 
 
-def export_training_media(out: str | os.PathLike, max_side: int = 640, video_side: int = 256,
-                          video_seconds: float = 20.0) -> Path:
-    """Copy the training split (never the held-out files) into `out`, small enough to travel with
-    the code: photos as JPEG (longest side `max_side`), videos as JPEG frames at 8 fps (shortest side
-    `video_side`, first `video_seconds`), plus sources.json; see `sources`."""
+def export_media(out: str | os.PathLike, max_side: int = 640, video_side: int = 256,
+                 video_seconds: float = 20.0, include_held_out: bool = False) -> Path:
+    """Copy the training split into `out`, small enough to travel with the code: photos as JPEG
+    (longest side `max_side`), videos as JPEG frames at 8 fps (shortest side `video_side`, first
+    `video_seconds`), plus sources.json; see `sources`. `include_held_out` adds the held-out files
+    for a machine that runs the benchmark; they keep their held-out mark, and training reads only
+    the training split (`render_real(held_out=False)`), so they are still never trained on."""
     import json
 
     import ffmpeg
@@ -141,7 +143,7 @@ def export_training_media(out: str | os.PathLike, max_side: int = 640, video_sid
     (out / "files").mkdir(parents=True, exist_ok=True)
     rows = []
     for source in sources():
-        if source.held_out:
+        if source.held_out and not include_held_out:
             continue
         safe = source.name.replace("/", "__")
         if source.kind == "photo":
@@ -189,7 +191,7 @@ def _photo(source: Source, size: tuple[int, int]) -> np.ndarray:
 def _video(source: Source, size: tuple[int, int]):
     from videopoet.media import Video, _fit, read_video
 
-    if Path(source.path).is_dir():  # exported frames (see export_training_media)
+    if Path(source.path).is_dir():  # exported frames (see export_media)
         frames = [_fit(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), size)
                   for f in sorted(Path(source.path).glob("*.jpg"))]
         return Video(np.stack(frames), fps=FPS)
