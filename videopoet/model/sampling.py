@@ -127,16 +127,18 @@ class CUDAGraphDecodeStep:
             self.graph.replay()
             return self.logits[:, lo:hi]
         self.inputs = [t.clone() for t in (token, position, modality, cache_position)]
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            # Writes this step's keys and values; the capture below records the same writes without
-            # running them, and the first replay repeats them with the next step's inputs.
-            logits = self.model.decode_step(*self.inputs, whole_cache=True).clone()
-        torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.logits = self.model.decode_step(*self.inputs, whole_cache=True)
+        # Streams and capture belong to the current device, which need not be the model's (cuda:1).
+        with torch.cuda.device(token.device):
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                # Writes this step's keys and values; the capture below records the same writes
+                # without running them, and the first replay repeats them with the next step's inputs.
+                logits = self.model.decode_step(*self.inputs, whole_cache=True).clone()
+            torch.cuda.current_stream().wait_stream(side)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.logits = self.model.decode_step(*self.inputs, whole_cache=True)
         return logits[:, lo:hi]
 
 
