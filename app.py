@@ -50,7 +50,7 @@ import cv2
 import gradio as gr
 import numpy as np
 
-from videopoet import DEFAULT_PRECISION, PRECISIONS, media, storyboard
+from videopoet import PRECISIONS, default_precision, media, storyboard
 from videopoet.errors import VideoPoetError
 from videopoet.media import write_video
 from videopoet.storyboard import DEFAULT_CROSSFADE_S, MAX_SCENES
@@ -1321,7 +1321,7 @@ def advanced_controls(guided: bool = True) -> list:
         with gr.Row():
             seed = gr.Number(-1, precision=0, label="Seed", minimum=-1, maximum=MAX_SEED,
                              info="-1: a new seed every run (the one used is in the details)")
-            precision = gr.Radio(list(PRECISIONS), value=DEFAULT_PRECISION, label="Precision",
+            precision = gr.Radio(list(PRECISIONS), value=default_precision(MODEL.device), label="Precision",
                                  info="int8: 8-bit, fastest on CPU · bf16: fastest on GPU · fp32: full precision")
         with gr.Row():
             temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature",
@@ -1840,10 +1840,11 @@ def preload() -> None:
     """Load the default pipeline, when the weights folder has one; a failure is logged and comes
     back, with its message, on the first generation."""
     if MODEL.missing() is None:
+        precision = default_precision(MODEL.device)
         try:
-            MODEL.pipeline(DEFAULT_PRECISION)
+            MODEL.pipeline(precision)
         except Exception:
-            log.exception("could not preload the %s pipeline", DEFAULT_PRECISION)
+            log.exception("could not preload the %s pipeline", precision)
 
 
 if __name__ == "__main__":

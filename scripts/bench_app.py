@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from videopoet import DEFAULT_PRECISION  # noqa: E402
+from videopoet import default_precision  # noqa: E402
 from videopoet.tasks import NEGATIVE_PROMPT  # noqa: E402
 
 # app.Model.pipeline logs this line once the preloaded pipeline is in memory.
 LOADED = re.compile(r"loaded the \w+ pipeline from .* in [\d.]+ s")
 DEFAULTS = dict(seed=0, temperature=1.0, top_k=256, cfg_scale=3.0, negative_prompt=NEGATIVE_PROMPT,
-                precision=DEFAULT_PRECISION)
+                precision=default_precision())
 
 
 def free_port() -> int:

@@ -33,7 +33,7 @@ import torch
 # Run as `python scripts/NAME.py` from anywhere: the package is the folder above this one.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from videopoet import DEFAULT_PRECISION, PRECISIONS
+from videopoet import PRECISIONS, default_precision
 from videopoet.pipeline import VideoPoetPipeline
 from videopoet.storyboard import make_movie, parse_storyboard, write_story
 
@@ -55,11 +55,12 @@ def main():
     ap.add_argument("--scenes", type=int, default=4)
     ap.add_argument("--weights", default="weights")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION)
+    ap.add_argument("--precision", choices=PRECISIONS, help="default: int8 on a CPU, bf16 on a GPU")
     ap.add_argument("--no-audio", action="store_true", help="silent movie")
     ap.add_argument("--no-interpreter", action="store_true", help="send scene prompts to the model as written")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    args.precision = args.precision or default_precision(args.device)
     if args.storyboard and not Path(args.storyboard).is_file():
         ap.error(f"{args.storyboard}: no such storyboard file")
     now = synchronized_clock(args.device)

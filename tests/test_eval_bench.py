@@ -31,6 +31,7 @@ from videopoet.eval.bench import (
     TokenizedGroundTruth,
     build_items,
     builtin_generators,
+    first_frame,
     ground_truth,
     run_bench,
     worker_pool,
@@ -162,6 +163,19 @@ def test_ground_truth_is_exact_where_given_and_at_zero_fwd(judge):
             assert still["psnr_given"] < 30
         assert result["items"] == [HELD_OUT_FIRST_SEED + 1_000_000 + 100_000 * TASKS.index(task) + i for i in range(2)]
         assert {"text_mean", "camera_accuracy", "temporal_consistency"} <= set(gt)
+
+
+def test_image_to_video_scores_the_camera_on_the_real_photos_alone(judge):
+    from videopoet.eval.metrics import camera_accuracy
+
+    items = build_items("i2v", 3)
+    photo = items[2]
+    assert photo.source is not None and all(it.source is None for it in items[:2])
+    result = run_bench("i2v", 3, builtin_generators(["ground_truth", "first_frame"]), judge, workers=1)
+    for name, generator in (("ground_truth", ground_truth), ("first_frame", first_frame)):
+        video = generator("i2v", photo).video
+        expected = camera_accuracy([video], [photo.truth.labels["camera"]])
+        assert result["generators"][name]["camera_accuracy_real_photo"] == expected
 
 
 def test_audio_metrics_fwd_and_a_shifted_track(judge):

@@ -48,7 +48,7 @@ def codes(out) -> np.ndarray:
 # Loading
 
 
-def test_loads_the_int8_checkpoint_8bit_by_default_or_dequantized_and_generates(weights_dir):
+def test_loads_the_int8_checkpoint_8bit_by_default_on_cpu_or_dequantized_and_generates(weights_dir):
     from tokenizers import Tokenizer
 
     from videopoet.model.quantization import Int8WeightOnlyLinear
@@ -73,6 +73,14 @@ def test_loads_the_int8_checkpoint_8bit_by_default_or_dequantized_and_generates(
     assert out.frames.shape == (1, 128, 128, 3) and out.frames.dtype == np.uint8
     assert out.audio is None and codes(out).shape == (1, 16, 16)
     assert (out.fps, out.sample_rate, out.task, out.seed) == (8, 16000, "t2i", 0)
+
+
+def test_the_default_precision_is_the_fastest_of_the_device():
+    from videopoet import default_precision
+
+    assert default_precision("cpu") == default_precision(torch.device("cpu")) == "int8"
+    assert default_precision("cuda") == default_precision("cuda:1") == "bf16"
+    assert default_precision() == ("bf16" if torch.cuda.is_available() else "int8")
 
 
 def test_missing_or_wrong_weights_are_clear_errors(tmp_path, weights_dir):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videopoet import DEFAULT_PRECISION, PRECISIONS
+from videopoet import PRECISIONS
 from videopoet.errors import VideoPoetError
 
 TASKS = ("t2v", "t2i", "i2v", "stylize", "inpaint", "outpaint", "v2a", "a2v", "t2a", "extend")
@@ -52,9 +52,9 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=256)
     p.add_argument("--top-p", type=float)
     p.add_argument("--cfg-scale", type=float, default=3.0, help="classifier-free guidance (1 = off)")
-    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
-                   help="the language model's int8 checkpoint kept 8-bit (default; fastest on a CPU), "
-                        "dequantized to bf16 (fastest on a GPU), or fp32")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the language model's int8 checkpoint kept 8-bit, dequantized to bf16, or fp32 "
+                        "(default: int8 on a CPU, bf16 on a GPU: the fastest of each)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--weights", default="weights", help="folder with model_index.json (default: weights)")
     p.add_argument("--no-interpreter", action="store_true", help="send the prompt to the model as typed")

@@ -39,7 +39,7 @@ from diffusers.utils import BaseOutput
 import videopoet.model  # noqa: F401
 import videopoet.model.depth  # noqa: F401
 import videopoet.tokenizers  # noqa: F401
-from videopoet import DEFAULT_PRECISION, PRECISIONS, media, tasks
+from videopoet import PRECISIONS, default_precision, media, tasks
 from videopoet.errors import VideoPoetError
 from videopoet.model.sampling import PrefixBatch, sample
 from videopoet.tasks import (
@@ -213,15 +213,16 @@ class VideoPoetPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike = "weights", *,
-                        precision: str = DEFAULT_PRECISION, device: str | torch.device | None = None,
+                        precision: str | None = None, device: str | torch.device | None = None,
                         device_map=None, max_memory=None, torch_dtype: torch.dtype | None = None,
                         use_interpreter: bool = True, **kwargs) -> VideoPoetPipeline:
         """Load every component from a local folder with `model_index.json` (nothing is downloaded).
 
         Args:
-            precision: how the LM's int8 checkpoint is loaded: "int8" (kept 8-bit, the default:
-                PyTorch's weight-only int8 matmul on a CPU, where it is the fastest, bitsandbytes
-                on a GPU), "bf16" (dequantized; the fastest on an H200) or "fp32".
+            precision: how the LM's int8 checkpoint is loaded: "int8" (kept 8-bit: PyTorch's
+                weight-only int8 matmul on a CPU, bitsandbytes on a GPU), "bf16" (dequantized) or
+                "fp32"; default the fastest on `device` (`videopoet.default_precision`): int8 on a
+                CPU, bf16 on a GPU.
             device: where everything runs ("cpu", "cuda", "cuda:1"); default CUDA when available.
             device_map / max_memory: accelerate placement of the LM over several devices
                 (e.g. "auto"); the tokenizers then run on the LM's first device.
@@ -233,7 +234,7 @@ class VideoPoetPipeline(DiffusionPipeline):
         from videopoet.model.quantization import load_transformer
 
         folder = Path(pretrained_model_name_or_path)
-        if precision not in PRECISIONS:
+        if precision is not None and precision not in PRECISIONS:
             raise VideoPoetError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if not (folder / "model_index.json").is_file():
             raise VideoPoetError(f"{folder}: no model_index.json here; point --weights at the folder that holds it")
@@ -245,6 +246,7 @@ class VideoPoetPipeline(DiffusionPipeline):
         device = torch.device(device)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise VideoPoetError(f"device {device} asked for, but this machine has no CUDA GPU; use --device cpu")
+        precision = precision or default_precision(device)
         if "transformer" not in kwargs:
             kwargs["transformer"] = load_transformer(folder / "transformer", precision=precision, device=device,
                                                      device_map=device_map, max_memory=max_memory)

@@ -32,6 +32,7 @@ no input leaks into its verdict.
     text_<kind>          judge agreement with what the prompt asked for: subjects (each asked subject
                          detected), action, background, style, camera, effects (exact set); text_mean
     camera_accuracy      the asked camera move recovered from pixels alone (metrics.camera_accuracy)
+    camera_accuracy_real_photo   i2v: the same over the held-out real photos only
     motion, static_rate, temporal_consistency   Farneback flow, computed once per clip
     flow_correlation     stylize: the generated motion against the true motion
     psnr_given, ssim_given   the part the generator was given: first frame (i2v), the context
@@ -66,7 +67,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from videopoet import DEFAULT_PRECISION
 from videopoet.errors import VideoPoetError
 from videopoet.eval.judge import (
     HELD_OUT_FIRST_SEED,
@@ -121,6 +121,7 @@ METRICS = {
     "text_camera": "judge agrees on the camera move",
     "text_effects": "judge finds exactly the asked effects",
     "camera_accuracy": "asked camera move recovered from pixels alone",
+    "camera_accuracy_real_photo": "i2v: camera_accuracy on the held-out real photos only",
     "motion": "mean flow magnitude, px/frame at 128 px (ground truth shows the right amount)",
     "static_rate": "share of clips that barely move (ground truth shows the right rate)",
     "temporal_consistency": "flow-warp error, 0..255 levels (lower)",
@@ -417,7 +418,7 @@ class LanguageModel:
     """The language model: each task run as the matching `VideoPoetPipeline` task.
 
     The pipeline loads on first use from `weights` (the folder holding model_index.json) at
-    `precision` on `device` (default CUDA when available), without the prompt interpreter: the
+    `precision` on `device` (defaults: `videopoet.default_precision`, CUDA when available), without the prompt interpreter: the
     captions are already in the world's caption grammar the model trained on. A weights folder
     lacking a component skips the generator; a loaded `VideoPoetPipeline` can be passed as `pipe`.
     An item samples from seed `seed + item.seed`, so a run is reproducible; video tasks make no
@@ -432,7 +433,7 @@ class LanguageModel:
     seconds, as a long video is stitched; continuation's sound is the given sound, then the new second.
     """
 
-    def __init__(self, weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
+    def __init__(self, weights: str | os.PathLike = "weights", precision: str | None = None,
                  device: str | torch.device | None = None, seed: int = 0, pipe=None, sampling: dict | None = None):
         unknown = set(sampling or {}) - set(SAMPLING)
         if unknown:
@@ -510,7 +511,7 @@ THROUGH_TOKENIZERS = {"random_tokens": RandomTokens, "tokenized_ground_truth": T
 
 
 def builtin_generators(names: Sequence[str], video_tokenizer=None, audio_tokenizer=None,
-                       weights: str | os.PathLike = "weights", precision: str = DEFAULT_PRECISION,
+                       weights: str | os.PathLike = "weights", precision: str | None = None,
                        sampling: dict | None = None) -> dict[str, Generator]:
     """Built-in generators by name (see BUILTIN). `weights` is the folder lm loads and random_tokens
     and tokenized_ground_truth take their tokenizers from (unless they are given); `precision` and
@@ -576,6 +577,8 @@ def _clip_scores(task: str, item: BenchItem, clip: GeneratedClip) -> dict[str, f
     if task == "stylize":
         out["flow_correlation"] = flow_correlation(truth.video, clip.video)
     if task == "i2v":
+        # Undefined (nan) on world items, so the mean runs over the real photos alone.
+        out["camera_accuracy_real_photo"] = out["camera_accuracy"] if item.source is not None else float("nan")
         out["psnr_given"] = psnr(item.given.image, clip.video[0])
         out["ssim_given"] = ssim(item.given.image, clip.video[0])
     elif task in ("continuation", "long_video"):
@@ -609,6 +612,9 @@ def _aggregate(per_clip: list[dict[str, float]]) -> dict[str, float]:
         values = [c[key] for c in per_clip]
         if key == "psnr_given":
             out[key] = _pooled_psnr(values)
+        elif key == "camera_accuracy_real_photo":
+            measured = [v for v in values if not np.isnan(v)]
+            out[key] = float(np.mean(measured)) if measured else float("nan")
         elif key == "onset_offset_ms":
             measured = [v for v in values if not np.isnan(v)]  # items without visual events say nothing
             out[key] = float(np.median(measured)) if measured else float("nan")
