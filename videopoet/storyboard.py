@@ -550,7 +550,8 @@ def add_storyboard_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--chain", action="store_true", help="continue each clip from the last second of the one before")
     p.add_argument("--portrait", action="store_true", help="224x128 portrait clips instead of 128x128")
     p.add_argument("--no-audio", action="store_true", help="silent movie")
-    p.add_argument("--precision", choices=PRECISIONS, help="(default: int8 on a CPU, bf16 on a GPU: the fastest of each)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="how the language model's int8 checkpoint is loaded (default: int8 on a CPU, bf16 on a GPU)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--weights", default="weights", help="folder with model_index.json (default: weights)")
     p.set_defaults(run=run_storyboard)

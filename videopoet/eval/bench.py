@@ -418,8 +418,9 @@ class LanguageModel:
     """The language model: each task run as the matching `VideoPoetPipeline` task.
 
     The pipeline loads on first use from `weights` (the folder holding model_index.json) at
-    `precision` on `device` (defaults: `videopoet.default_precision`, CUDA when available), without the prompt interpreter: the
-    captions are already in the world's caption grammar the model trained on. A weights folder
+    `precision` on `device` (defaults: `videopoet.default_precision`, CUDA when available),
+    without the prompt interpreter: the captions are already in the world's caption grammar the
+    model trained on. A weights folder
     lacking a component skips the generator; a loaded `VideoPoetPipeline` can be passed as `pipe`.
     An item samples from seed `seed + item.seed`, so a run is reproducible; video tasks make no
     sound unless the task outputs it. `sampling` (temperature, top_k, top_p, cfg_scale) goes to

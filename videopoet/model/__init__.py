@@ -4,5 +4,5 @@ from videopoet.model.quantization import block_device_map, load_transformer, sav
 from videopoet.model.sampling import CUDAGraphDecodeStep, PrefixBatch, sample
 from videopoet.model.transformer import VideoPoetTransformer, lm_loss, prefix_lm_mask
 
-__all__ = ["CUDAGraphDecodeStep", "PrefixBatch", "VideoPoetTransformer", "block_device_map", "lm_loss", "load_transformer",
-           "prefix_lm_mask", "sample", "save_8bit"]
+__all__ = ["CUDAGraphDecodeStep", "PrefixBatch", "VideoPoetTransformer", "block_device_map", "lm_loss",
+           "load_transformer", "prefix_lm_mask", "sample", "save_8bit"]
