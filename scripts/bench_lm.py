@@ -132,7 +132,8 @@ def main():
             config = model.config
             positions, modality = video_layout(args.n_new, config)
             # int8 and split models never replay a graph: one eager row is all they have.
-            graph_modes = [True, False] if args.compare_eager and CUDAGraphDecodeStep.usable(model) else [True]
+            graphable = CUDAGraphDecodeStep.usable(model)
+            graph_modes = [True, False] if args.compare_eager and graphable else [True]
             for batch in args.batches:
                 prefix = text_prompt(batch, args.prompt_len, config.vocab_size)
                 for cuda_graph in graph_modes:
@@ -140,7 +141,7 @@ def main():
                                  device, cuda_graph)
                     seconds = timed_sample(model, prefix, positions, modality, args.n_new, device, cuda_graph)
                     results.append({"model": "videopoet", "precision": precision, "batch": batch,
-                                    "cuda_graph": cuda_graph and CUDAGraphDecodeStep.usable(model),
+                                    "cuda_graph": cuda_graph and graphable,
                                     "seconds": round(seconds, 3),
                                     "tokens_per_s": round(batch * args.n_new / seconds, 1),
                                     "seconds_per_clip": round(seconds / batch, 3), "load_s": round(load_s, 3)})

@@ -578,7 +578,6 @@ def _clip_scores(task: str, item: BenchItem, clip: GeneratedClip) -> dict[str, f
     if task == "stylize":
         out["flow_correlation"] = flow_correlation(truth.video, clip.video)
     if task == "i2v":
-        # Undefined (nan) on world items, so the mean runs over the real photos alone.
         out["camera_accuracy_real_photo"] = out["camera_accuracy"] if item.source is not None else float("nan")
         out["psnr_given"] = psnr(item.given.image, clip.video[0])
         out["ssim_given"] = ssim(item.given.image, clip.video[0])
@@ -607,18 +606,24 @@ def _pooled_psnr(values: list[float]) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
+# Metrics that are nan on the items they say nothing about (onsets: items without visual events;
+# the real-photo camera: world scenes), left out of the aggregate rather than spoiling it.
+UNDEFINED_ON_SOME_ITEMS = frozenset({"onset_offset_ms", "camera_accuracy_real_photo"})
+
+
 def _aggregate(per_clip: list[dict[str, float]]) -> dict[str, float]:
     out = {}
     for key in per_clip[0]:
         values = [c[key] for c in per_clip]
+        if key in UNDEFINED_ON_SOME_ITEMS:
+            values = [v for v in values if not np.isnan(v)]
+            if not values:
+                out[key] = float("nan")
+                continue
         if key == "psnr_given":
             out[key] = _pooled_psnr(values)
-        elif key == "camera_accuracy_real_photo":
-            measured = [v for v in values if not np.isnan(v)]
-            out[key] = float(np.mean(measured)) if measured else float("nan")
         elif key == "onset_offset_ms":
-            measured = [v for v in values if not np.isnan(v)]  # items without visual events say nothing
-            out[key] = float(np.median(measured)) if measured else float("nan")
+            out[key] = float(np.median(values))
         else:
             out[key] = float(np.mean(values))
     return out
